@@ -1,0 +1,1 @@
+"""theanine benchmark suite: see benchmarks/README.md."""

@@ -1,0 +1,100 @@
+"""The frameworks (columns of the table) and how a child process sets each one up.
+
+Each framework has a ``family``: a workload module provides one runner per family
+(``theano`` covers theanine and every PyTensor mode, which run the very same
+classic-Theano code), and may override it for one framework by defining a runner
+under the framework's own name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Framework:
+    name: str          # column name / CLI name
+    family: str        # runner key in workload modules: theano, jax, torch, numpy
+    label: str         # table header
+    python: str        # "theanine" (repo python) or "peers" (the peers' venv)
+    probe: str         # module whose import decides "installed"
+    options: dict = field(default_factory=dict)
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    f.name: f
+    for f in [
+        Framework("theanine", "theano", "theanine", "theanine", "theanine"),
+        Framework("pytensor", "theano", "PyTensor (Numba)", "peers", "pytensor", {"mode": "NUMBA"}),
+        Framework("pytensor-cvm", "theano", "PyTensor CVM (C)", "peers", "pytensor", {"mode": "CVM"}),
+        Framework("pytensor-fast-compile", "theano", "PyTensor FAST_COMPILE", "peers", "pytensor",
+                  {"mode": "FAST_COMPILE"}),
+        Framework("jax", "jax", "JAX jit", "peers", "jax"),
+        Framework("torch", "torch", "PyTorch eager", "peers", "torch"),
+        Framework("numpy", "numpy", "NumPy by hand", "peers", "numpy"),
+    ]
+}
+
+
+def setup(fw: Framework, quick: bool, warm_cache: bool) -> SimpleNamespace:
+    """Import the framework (timed) and build the context handed to a workload runner."""
+    ctx = SimpleNamespace(framework=fw.name, family=fw.family, quick=quick, versions={})
+    t0 = time.perf_counter()
+    if fw.family == "theano":
+        if fw.name == "theanine":
+            lib = importlib.import_module("theanine")
+            T = importlib.import_module("theanine.tensor")
+            ctx.sigmoid = lambda v: T.nnet.sigmoid(v)
+            mode = None
+        else:
+            lib = importlib.import_module("pytensor")
+            T = importlib.import_module("pytensor.tensor")
+            ctx.sigmoid = T.sigmoid
+            mode = fw.options["mode"]
+            if mode == "CVM":
+                from pytensor.compile.mode import Mode
+
+                mode = Mode(linker="cvm", optimizer="fast_run")
+            ctx.versions["numba"] = _version("numba")
+        ctx.lib, ctx.T, ctx.mode = lib, T, mode
+        ctx.versions[fw.probe] = getattr(lib, "__version__", "?")
+
+        def function(inputs, outputs, **kw):
+            if mode is not None:
+                kw.setdefault("mode", mode)
+            return lib.function(inputs, outputs, **kw)
+
+        ctx.function = function
+    elif fw.family == "jax":
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # W is float64, as in the Theano graphs
+        if warm_cache:
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        import jax.numpy as jnp
+
+        ctx.jax, ctx.jnp = jax, jnp
+        ctx.versions["jax"] = jax.__version__
+    elif fw.family == "torch":
+        import torch
+
+        ctx.torch = torch
+        ctx.versions["torch"] = torch.__version__
+        ctx.threads = torch.get_num_threads()
+    ctx.import_s = time.perf_counter() - t0
+    import numpy
+
+    ctx.versions["numpy"] = numpy.__version__
+    return ctx
+
+
+def _version(mod: str) -> Any:
+    try:
+        return importlib.import_module(mod).__version__
+    except Exception:  # pragma: no cover
+        return None

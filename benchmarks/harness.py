@@ -1,0 +1,69 @@
+"""Timing helpers shared by the workloads (they run inside the child process).
+
+Method: every timed call is bracketed by ``time.perf_counter_ns()``; the figure
+reported is the *median* over all timed calls, after a warm-up.  The garbage
+collector is disabled during timing loops (and re-enabled afterwards) so that a
+collection pause does not land inside one call; the median makes the result
+insensitive to the odd outlier anyway.  The timer's own overhead (one pair of
+``perf_counter_ns`` calls, ~50 ns) is measured and reported, not subtracted.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import time
+from contextlib import contextmanager
+
+perf_ns = time.perf_counter_ns
+
+
+@contextmanager
+def gc_disabled():
+    was = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def timer_overhead_ns(n: int = 20_000) -> float:
+    pc = perf_ns
+    d = [0] * n
+    for i in range(n):
+        t0 = pc()
+        d[i] = pc() - t0
+    return statistics.median(d)
+
+
+def median_call_s(fn, args=(), n: int = 20_000, warmup: int = 200) -> float:
+    """Median wall time (seconds) of ``fn(*args)`` over ``n`` individually timed calls."""
+    for _ in range(warmup):
+        fn(*args)
+    pc = perf_ns
+    times = [0] * n
+    with gc_disabled():
+        for i in range(n):
+            t0 = pc()
+            fn(*args)
+            times[i] = pc() - t0
+    return statistics.median(times) * 1e-9
+
+
+class Stopwatch:
+    """``with Stopwatch() as sw: ...`` then ``sw.s`` is the elapsed seconds."""
+
+    def __enter__(self):
+        self._t0 = perf_ns()
+        return self
+
+    def __exit__(self, *exc):
+        self.s = (perf_ns() - self._t0) * 1e-9
+        return False
+
+
+def close(a, b, rtol=1e-6, atol=1e-9) -> bool:
+    return abs(float(a) - float(b)) <= atol + rtol * abs(float(b))

@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""Benchmark driver: one fresh process per (workload, framework), side-by-side table.
+
+    python benchmarks/run.py                          # W1-W3, every framework
+    python benchmarks/run.py --workloads W1 --frameworks theanine,pytensor,numpy
+    python benchmarks/run.py --quick --frameworks numpy   # smoke test, a few seconds
+    python benchmarks/run.py --markdown benchmarks/RESULTS-table.md --json results.json
+
+theanine runs under --theanine-python (default: this interpreter) with the repo root
+on PYTHONPATH; the peers run under --peers-python (default: .bench-venv/bin/python when
+it exists, else this interpreter).  Every run gets its own empty temporary cache
+directories (PyTensor's base_compiledir and Numba cache, theanine's compiledir,
+XDG_CACHE_HOME), so compile times are cold; --warm runs each pair a second time
+with the same caches kept and adds "(warm)" rows for the compile metrics.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import workloads  # noqa: E402
+from benchmarks.frameworks import FRAMEWORKS  # noqa: E402
+
+WORKER = ROOT / "benchmarks" / "worker.py"
+DEFAULT_PEERS_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
+
+
+def child_env(python_kind: str, cache: Path, warm: bool) -> dict:
+    env = dict(os.environ)
+    if python_kind == "theanine":
+        env["PYTHONPATH"] = os.pathsep.join(p for p in [str(ROOT), env.get("PYTHONPATH")] if p)
+    env["PYTENSOR_FLAGS"] = ",".join(
+        p for p in [env.get("PYTENSOR_FLAGS"), f"base_compiledir={cache / 'pytensor'}"] if p)
+    env["THEANINE_FLAGS"] = ",".join(
+        p for p in [env.get("THEANINE_FLAGS"), f"compiledir={cache / 'theanine'}"] if p)
+    env["NUMBA_CACHE_DIR"] = str(cache / "numba")
+    env["XDG_CACHE_HOME"] = str(cache / "xdg")
+    env["TORCHINDUCTOR_CACHE_DIR"] = str(cache / "inductor")
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)  # JAX: no persistent cache unless --warm
+    if warm:
+        env["JAX_COMPILATION_CACHE_DIR"] = str(cache / "jax")
+    env["PYTHONHASHSEED"] = "0"
+    return env
+
+
+def run_one(python: str, workload: str, fw, quick: bool, cache: Path, warm_cache: bool,
+            timeout: float) -> dict:
+    cmd = [python, str(WORKER), workload, fw.name] + (["--quick"] if quick else [])
+    if warm_cache:
+        cmd.append("--warm-cache")
+    base = {"workload": workload, "framework": fw.name}
+    try:
+        proc = subprocess.run(cmd, env=child_env(fw.python, cache, warm_cache), cwd=ROOT,
+                              capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**base, "status": "error", "error": f"timed out after {timeout:.0f} s"}
+    except OSError as e:
+        return {**base, "status": "not installed", "error": str(e)}
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith("BENCH_RESULT "):
+            res = json.loads(line[len("BENCH_RESULT "):])
+            if res.get("status") == "error":
+                res["stderr_tail"] = proc.stderr[-2000:]
+            return res
+    tail = (proc.stderr or proc.stdout)[-2000:]
+    return {**base, "status": "error", "error": f"exit {proc.returncode}", "stderr_tail": tail}
+
+
+def fmt_value(v, unit: str) -> str:
+    if v is None:
+        return "-"
+    if unit == "text" or isinstance(v, str):
+        return str(v)
+    if unit == "value":
+        return f"{v:.6g}"
+    if unit == "us":
+        return f"{v * 1e6:.3g} us"
+    if unit == "ms":
+        return f"{v * 1e3:.3g} ms"
+    if unit == "s":
+        return f"{v:.3g} s" if v >= 0.1 else f"{v * 1e3:.3g} ms"
+    return str(v)
+
+
+def table(workload: str, results: dict, fws: list, warm: bool) -> str:
+    """results: framework name -> result dict (as printed by the worker)."""
+    module = workloads.load(workload)
+    rows = []
+    for m in module.METRICS:
+        rows.append((m, m.key, m.label))
+        if warm and m.compile:
+            rows.append((m, m.key + "_warm", m.label + " (warm)"))
+    peers = [f for f in fws if f != "theanine"]
+    head = ["metric"] + [FRAMEWORKS[f].label for f in fws]
+    head += ["best peer", "theanine / best peer"]
+    lines = [f"### {module.TITLE}", "", "| " + " | ".join(head) + " |",
+             "|" + "---|" * len(head)]
+
+    def value(f, key):
+        r = results.get(f, {})
+        return r.get("metrics", {}).get(key) if r.get("status") == "ok" else None
+
+    def status_cell(f):
+        r = results.get(f, {})
+        return r.get("status", "-") if r.get("status") != "ok" else None
+
+    for m, key, label in rows:
+        cells = [label]
+        for f in fws:
+            st = status_cell(f)
+            cells.append(st if st else fmt_value(value(f, key), m.unit))
+        best, best_f, ratio = None, None, "-"
+        if m.better in ("lower", "higher"):
+            cand = [(value(f, key), f) for f in peers if isinstance(value(f, key), (int, float))]
+            if cand:
+                best, best_f = (min if m.better == "lower" else max)(cand)
+            tv = value("theanine", key) if "theanine" in fws else None
+            if best and isinstance(tv, (int, float)):
+                ratio = f"{tv / best:.2f}x"
+            elif "theanine" in fws and best is not None:
+                ratio = "pending" if results.get("theanine", {}).get("status") != "ok" else "-"
+        cells.append(f"{FRAMEWORKS[best_f].label} {fmt_value(best, m.unit)}" if best_f else "-")
+        cells.append(ratio)
+        lines.append("| " + " | ".join(cells) + " |")
+    # correctness row
+    cells = ["result check"]
+    for f in fws:
+        r = results.get(f, {})
+        st = status_cell(f)
+        ok = r.get("metrics", {}).get("ok")
+        cells.append(st if st else ("ok" if ok else "**FAIL**"))
+    lines.append("| " + " | ".join(cells + ["", ""]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--workloads", default=",".join(workloads.names()),
+                    help="comma-separated, default: all (%(default)s)")
+    ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
+                    help="comma-separated, default: all (%(default)s)")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
+    ap.add_argument("--warm", action="store_true",
+                    help="also run each pair a second time with its caches kept")
+    ap.add_argument("--markdown", metavar="FILE", help="write the tables to FILE")
+    ap.add_argument("--json", metavar="FILE", help="write the raw per-process results to FILE")
+    ap.add_argument("--theanine-python", default=sys.executable)
+    ap.add_argument("--peers-python",
+                    default=str(DEFAULT_PEERS_PYTHON) if DEFAULT_PEERS_PYTHON.exists()
+                    else sys.executable)
+    ap.add_argument("--timeout", type=float, default=1200.0, help="per process, seconds")
+    args = ap.parse_args(argv)
+
+    wls = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
+    fws = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    for w in wls:
+        if w not in workloads.names():
+            ap.error(f"unknown workload {w!r}; known: {', '.join(workloads.names())}")
+    for f in fws:
+        if f not in FRAMEWORKS:
+            ap.error(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
+
+    started = datetime.datetime.now()
+    all_results, sections, versions = [], [], {}
+    for w in wls:
+        results = {}
+        for f in fws:
+            fw = FRAMEWORKS[f]
+            python = args.theanine_python if fw.python == "theanine" else args.peers_python
+            print(f"[{w}] {f:<22} ...", end=" ", file=sys.stderr, flush=True)
+            cache = Path(tempfile.mkdtemp(prefix=f"bench-{w}-{f}-"))
+            t0 = time.perf_counter()
+            try:
+                res = run_one(python, w, fw, args.quick, cache, args.warm, args.timeout)
+                if args.warm and res.get("status") == "ok":
+                    res2 = run_one(python, w, fw, args.quick, cache, True, args.timeout)
+                    res["warm_run"] = res2
+                    if res2.get("status") == "ok":
+                        mod = workloads.load(w)
+                        for m in mod.METRICS:
+                            if m.compile and m.key in res2["metrics"]:
+                                res["metrics"][m.key + "_warm"] = res2["metrics"][m.key]
+            finally:
+                shutil.rmtree(cache, ignore_errors=True)
+            msg = res["status"]
+            if res["status"] == "ok" and not res["metrics"].get("ok", True):
+                msg += " (RESULT CHECK FAILED)"
+            if res["status"] != "ok":
+                msg += f": {res.get('error', '')}"
+            print(f"{msg} [{time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
+            if res["status"] == "error" and res.get("stderr_tail"):
+                print(res["stderr_tail"], file=sys.stderr)
+            results[f] = res
+            all_results.append(res)
+            versions.update(res.get("versions") or {})
+        sections.append(table(w, results, fws, args.warm))
+
+    header = [
+        "## Benchmark results",
+        "",
+        f"- date: {started:%Y-%m-%d %H:%M}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}",
+        f"- python: theanine `{args.theanine_python}`, peers `{args.peers_python}`",
+        "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        f"- command: `python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
+        "- method: one fresh process per cell, cold on-disk compile caches"
+        + (" (warm rows: the same process run again with its caches kept)" if args.warm else "")
+        + "; per-call figures are medians of individually timed calls (perf_counter_ns) after a"
+        " warm-up, with the garbage collector disabled during the timing loop.",
+        "",
+    ]
+    text = "\n".join(header) + "\n" + "\n\n".join(sections) + "\n"
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+    if args.json:
+        Path(args.json).write_text(json.dumps(all_results, indent=1, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

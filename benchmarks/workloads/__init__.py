@@ -1,0 +1,51 @@
+"""Workload registry.
+
+To add a workload: write ``wN_name.py`` here with
+
+* ``NAME`` (e.g. ``"W4"``) and ``TITLE``;
+* ``METRICS``: a list of :class:`Metric` (the rows of the table, in order);
+* one runner per framework family, ``def theano(ctx)``, ``def jax(ctx)``,
+  ``def torch(ctx)``, ``def numpy(ctx)`` (a runner named after one framework,
+  e.g. ``def pytensor_cvm(ctx)``, overrides its family's runner); each returns a
+  dict ``{metric key: value}`` (times in seconds; a missing key shows as "-");
+
+then list the module in ``_MODULES`` below.  ``ctx`` is built by
+``benchmarks.frameworks.setup``: ``ctx.quick``, ``ctx.function`` / ``ctx.lib`` /
+``ctx.T`` / ``ctx.sigmoid`` for the Theano family, ``ctx.jax`` / ``ctx.jnp``,
+``ctx.torch``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+_MODULES = {
+    "W1": "w1_call_latency",
+    "W2": "w2_train_step",
+    "W3": "w3_gdp_classifier",
+}
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "theanine" / "datasets" / "data"
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    label: str
+    unit: str = "us"          # us, ms, s (values stored in seconds), or "value" / "text"
+    better: str | None = "lower"  # "lower", "higher" or None (no ratio)
+    compile: bool = False     # a compile-time row: also measured warm with --warm
+
+
+def names() -> list[str]:
+    return list(_MODULES)
+
+
+def load(name: str):
+    return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+
+
+def runner_for(module, framework: str, family: str):
+    return getattr(module, framework.replace("-", "_"), None) or getattr(module, family, None)
