@@ -1,0 +1,404 @@
+"""``function``: compile a graph into a callable with inputs, outputs and updates."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from theanine.compile.errors import UnusedInputError
+from theanine.compile.mode import get_mode
+from theanine.compile.shared import SharedVariable
+from theanine.config import config
+from theanine.graph.basic import Constant, Variable, ancestors, clone_replace
+from theanine.graph.fg import FunctionGraph
+
+
+class In:
+    """An input of a function, with options.
+
+    Parameters
+    ----------
+    variable : Variable
+    name : str, optional
+        Keyword by which the value may be passed (defaults to the variable's name).
+    value : optional
+        Default value when the argument is omitted.
+    strict : bool
+        Require exactly the input's dtype.
+    allow_downcast : bool, optional
+        Accept values that lose precision when converted.
+    borrow, mutable : bool
+        Accepted for compatibility; theanine never overwrites a value the user passed.
+    """
+
+    def __init__(self, variable: Variable, name: str | None = None, value: Any = None,
+                 update: Any = None, mutable: bool = False, strict: bool = False,
+                 allow_downcast: bool | None = None, autoname: bool = True,
+                 implicit: bool = False, borrow: bool = False, shared: bool = False) -> None:
+        if not isinstance(variable, Variable):
+            raise TypeError(f"In() takes a symbolic variable, got {variable!r}")
+        self.variable = variable
+        self.name = name if name is not None else (variable.name if autoname else None)
+        self.value = value
+        self.has_default = value is not None
+        self.update = update
+        self.mutable = mutable
+        self.strict = strict
+        self.allow_downcast = allow_downcast
+        self.borrow = borrow
+
+
+class Out:
+    """An output of a function; ``borrow=True`` allows returning internal buffers."""
+
+    def __init__(self, variable: Variable, borrow: bool = False) -> None:
+        self.variable = variable
+        self.borrow = borrow
+
+
+def _pairs(x: Any, what: str) -> list[tuple[Any, Any]]:
+    if x is None:
+        return []
+    if isinstance(x, dict):
+        return list(x.items())
+    try:
+        pairs = [tuple(p) for p in x]
+    except TypeError:
+        raise TypeError(f"{what} must be a dict or a list of (variable, value) pairs") from None
+    for p in pairs:
+        if len(p) != 2:
+            raise TypeError(f"{what} must be (variable, value) pairs, got {p!r}")
+    return pairs  # type: ignore[return-value]
+
+
+def _check_update(var: Any, value: Any) -> Variable:
+    from theanine.tensor.basic import as_tensor_variable
+
+    if not isinstance(var, SharedVariable):
+        raise TypeError(f"updates: {var.describe() if isinstance(var, Variable) else repr(var)} "
+                        f"is not a shared variable; only shared variables can be updated")
+    value = as_tensor_variable(value)
+    t, u = var.type, value.type
+    compatible = (t.dtype == u.dtype and t.ndim == u.ndim and
+                  all(a is None or a == b for a, b in zip(t.shape, u.shape)))
+    if not compatible:
+        hint = ""
+        if t.ndim == u.ndim and t.dtype != u.dtype:
+            hint = (f" Cast the new value, e.g. `(W, T.cast(new_W, '{t.dtype}'))`, or make the "
+                    f"expression keep {t.dtype} (a float64 learning rate or constant upcasts "
+                    f"it).")
+        elif t.ndim == u.ndim:
+            hint = " The static shapes differ; use T.unbroadcast or specify_shape on the new value."
+        raise TypeError(
+            f"an update must have the same type as its shared variable: {var.describe()} has "
+            f"type {t}, the new value {value.describe()} has type {u}.{hint}")
+    return value
+
+
+def _may_alias(var: Variable, roots: set) -> bool:
+    """Whether ``var``'s value may be a view of (or be) one of ``roots`` or a constant."""
+    seen = set()
+    stack = [var]
+    while stack:
+        v = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if v in roots or isinstance(v, Constant):
+            return True
+        if v.owner is not None:
+            vm = v.owner.op.view_map.get(v.index, [])
+            dm = v.owner.op.destroy_map.get(v.index, [])
+            stack.extend(v.owner.inputs[i] for i in list(vm) + list(dm))
+    return False
+
+
+def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
+             updates: Any = None, givens: Any = None, no_default_updates: Any = False,
+             accept_inplace: bool = False, name: str | None = None,
+             rebuild_strict: bool = True, allow_input_downcast: bool | None = None,
+             profile: Any = None, on_unused_input: str | None = None,
+             trust_input: bool = False) -> Function:
+    """Compile the graph from ``inputs`` to ``outputs`` into a callable.
+
+    Parameters
+    ----------
+    inputs : list of Variable or In
+        The arguments of the function, in order.
+    outputs : Variable, list of Variable, Out, or None
+        What the function returns (a single value, a list, or ``[]``).
+    mode : str or Mode, optional
+        ``'FAST_RUN'`` (default), ``'FAST_COMPILE'`` or a :class:`Mode`.
+    updates : dict or list of (SharedVariable, Variable)
+        New values of shared variables, all applied after the outputs are computed.
+    givens : dict or list of (Variable, Variable)
+        Substitutions made in the graph before compiling.
+    allow_input_downcast : bool, optional
+        Accept inputs that lose precision when cast to the input's dtype.
+    on_unused_input : {'raise', 'warn', 'ignore'}
+    profile : bool, optional
+        Collect timings per node (see ``f.profile.summary()``).
+
+    Examples
+    --------
+    >>> import numpy as np, theanine, theanine.tensor as T
+    >>> x = T.fvector('x')
+    >>> W = theanine.shared(np.array([0.2, 0.7]), 'W')
+    >>> f = theanine.function([x], (x * W).sum())
+    >>> float(f([1.0, 1.0]))
+    0.9
+    """
+    from theanine.tensor.basic import as_tensor_variable
+
+    t0 = time.perf_counter()
+    on_unused_input = on_unused_input or "raise"
+    if on_unused_input not in ("raise", "warn", "ignore"):
+        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got "
+                         f"{on_unused_input!r}")
+    if isinstance(inputs, (Variable, In)):
+        raise TypeError("function: inputs must be a list of variables (e.g. [x]), got a "
+                        "single variable")
+    ins = [i if isinstance(i, In) else In(i) for i in inputs]
+    for pos, i in enumerate(ins):
+        v = i.variable
+        if isinstance(v, SharedVariable):
+            raise TypeError(f"input {pos} ({v.describe()}) is a shared variable; shared "
+                            f"variables are implicit inputs and cannot be listed explicitly")
+        if isinstance(v, Constant):
+            raise TypeError(f"input {pos} ({v}) is a constant; inputs must be symbolic "
+                            f"variables")
+    seen: set[int] = set()
+    for i in ins:
+        if id(i.variable) in seen:
+            raise ValueError(f"the input {i.variable.describe()} is given more than once")
+        seen.add(id(i.variable))
+
+    single = False
+    if outputs is None:
+        outs: list = []
+    elif isinstance(outputs, (Variable, Out)) or not isinstance(outputs, (list, tuple)):
+        outs, single = [outputs], True
+    else:
+        outs = list(outputs)
+    borrow_out = [isinstance(o, Out) and o.borrow for o in outs]
+    out_vars = [as_tensor_variable(o.variable if isinstance(o, Out) else o) for o in outs]
+
+    upd = _pairs(updates, "updates")
+    seen_upd: set[int] = set()
+    upd_pairs = []
+    for var, value in upd:
+        if id(var) in seen_upd:
+            raise ValueError(f"updates: {var.describe()} is updated more than once")
+        seen_upd.add(id(var))
+        upd_pairs.append((var, _check_update(var, value)))
+    for i in ins:
+        if i.update is not None:
+            raise NotImplementedError("In(update=...) is not supported; use updates=")
+
+    # givens: substitute before compiling
+    given = _pairs(givens, "givens")
+    if given:
+        repl = {}
+        for var, value in given:
+            if not isinstance(var, Variable):
+                raise TypeError(f"givens: keys must be symbolic variables, got {var!r}")
+            value = as_tensor_variable(value)
+            if value.type.dtype != var.type.dtype or value.ndim != var.ndim:
+                raise TypeError(f"givens: {var.describe()} of type {var.type} cannot be "
+                                f"replaced by {value.describe()} of type {value.type}")
+            repl[var] = value
+        new = clone_replace(out_vars + [v for _, v in upd_pairs], repl)
+        out_vars = new[: len(out_vars)]
+        upd_pairs = [(s, v) for (s, _), v in zip(upd_pairs, new[len(out_vars):])]
+
+    # default updates of shared variables (random streams)
+    roots = out_vars + [v for _, v in upd_pairs]
+    if no_default_updates is not True:
+        excluded = set(map(id, no_default_updates or []))
+        for v in ancestors(roots):
+            if isinstance(v, SharedVariable) and v.default_update is not None \
+                    and id(v) not in seen_upd and id(v) not in excluded:
+                upd_pairs.append((v, _check_update(v, v.default_update)))
+                seen_upd.add(id(v))
+        roots = out_vars + [v for _, v in upd_pairs]
+
+    explicit = [i.variable for i in ins]
+    used = set(map(id, ancestors(roots, explicit)))
+    for pos, i in enumerate(ins):
+        if id(i.variable) not in used:
+            msg = (f"function: input {pos} ({i.variable.describe()}) is not used to compute the "
+                   f"outputs or updates. Remove it, or pass on_unused_input='ignore' (or 'warn')")
+            if on_unused_input == "raise":
+                raise UnusedInputError(msg)
+            if on_unused_input == "warn":
+                warnings.warn(msg, stacklevel=2)
+    shared_vars = []
+    for v in ancestors(roots, explicit):
+        if isinstance(v, SharedVariable) and v not in shared_vars:
+            shared_vars.append(v)
+    for s, _ in upd_pairs:
+        if s not in shared_vars:
+            shared_vars.append(s)
+
+    fgraph = FunctionGraph(explicit + shared_vars, out_vars + [v for _, v in upd_pairs])
+    mode_ = get_mode(mode)
+    t_rewrite = time.perf_counter()
+    rewriter = mode_.get_rewriter()
+    if rewriter is not None:
+        rewriter(fgraph)
+    t_link = time.perf_counter()
+    fn = Function(fgraph, ins, shared_vars, [s for s, _ in upd_pairs], len(out_vars), single,
+                  borrow_out, mode_, name, allow_input_downcast, profile, trust_input)
+    t_end = time.perf_counter()
+    fn.compile_times = {"rewrite": t_link - t_rewrite, "link": t_end - t_link,
+                        "total": t_end - t0}
+    return fn
+
+
+class Function:
+    """A compiled function; call it with the input values.
+
+    Attributes
+    ----------
+    trust_input : bool
+        Skip checking and converting inputs (they must already be arrays of the right
+        dtype and rank): the fastest way to call.
+    maker : object
+        ``maker.fgraph`` is the compiled (rewritten) graph.
+    """
+
+    def __init__(self, fgraph: FunctionGraph, ins: list[In], shared_vars: list,
+                 updated: list, n_out: int, single: bool, borrow_out: list[bool], mode: Any,
+                 name: str | None, allow_input_downcast: bool | None, profile: Any,
+                 trust_input: bool) -> None:
+        from theanine.backend import get_linker
+        from theanine.compile.profiling import ProfileStats
+
+        self.name = name
+        self.ins = ins
+        self.mode = mode
+        self.trust_input = trust_input
+        self.maker = _Maker(fgraph, ins, mode)
+        n_explicit = len(ins)
+        storage: dict = {}
+        for v in fgraph.variables | set(fgraph.inputs) | set(fgraph.outputs):
+            if isinstance(v, SharedVariable):
+                storage[v] = v.storage
+            elif isinstance(v, Constant):
+                storage[v] = [v.data]
+            else:
+                storage[v] = [None]
+        self.input_cells = [storage[v] for v in fgraph.inputs[:n_explicit]]
+        self._filters = [self._make_filter(pos, i, allow_input_downcast)
+                         for pos, i in enumerate(ins)]
+        self._names = {i.name: pos for pos, i in enumerate(ins) if i.name}
+        self._defaults = [(pos, i.value) for pos, i in enumerate(ins) if i.has_default]
+        outputs = fgraph.outputs
+        protected = set(fgraph.inputs)
+        upd_vars = set(outputs[n_out:])
+        self._out_cells = []
+        for k in range(n_out):
+            v = outputs[k]
+            copy = not borrow_out[k] and (_may_alias(v, protected) or v in upd_vars)
+            self._out_cells.append((storage[v], copy))
+        self._updates = []
+        for s, v in zip(updated, outputs[n_out:]):
+            self._updates.append((s.storage, storage[v], _may_alias(v, protected)))
+        self._single = single
+        if profile is None:
+            profile = config.profile
+        self.profile = ProfileStats(self.name) if profile else None
+        self._run = get_linker(mode.linker).make_runner(fgraph, storage, self.profile)
+
+    def _make_filter(self, pos: int, inp: In, allow_input_downcast: bool | None):
+        var = inp.variable
+        ttype = var.type
+        dtype = ttype.numpy_dtype
+        ndim = ttype.ndim
+        strict = inp.strict
+        allow = inp.allow_downcast if inp.allow_downcast is not None else allow_input_downcast
+        label = f"{var.name!r}" if var.name else f"at index {pos}"
+        static = ttype.shape if any(s is not None for s in ttype.shape) else None
+
+        def filt(value: Any) -> Any:
+            if type(value) is np.ndarray and value.dtype == dtype and value.ndim == ndim \
+                    and static is None:
+                return value
+            try:
+                return ttype.filter(value, strict=strict, allow_downcast=allow)
+            except (TypeError, ValueError) as exc:
+                where = f" (created at {var.site[0]}:{var.site[1]})" if var.site else ""
+                fname = f" {self.name!r}" if self.name else ""
+                raise type(exc)(f"bad input argument {label}{where} to theanine function"
+                                f"{fname}: {exc}") from None
+        return filt
+
+    def _bind(self, args: tuple, kwargs: dict) -> list:
+        n = len(self.ins)
+        if len(args) > n:
+            raise TypeError(f"function{' ' + repr(self.name) if self.name else ''} takes "
+                            f"{n} input(s) ({self._signature()}), got {len(args)}")
+        values: list = list(args) + [_MISSING] * (n - len(args))
+        for key, val in kwargs.items():
+            if key not in self._names:
+                raise TypeError(f"unknown keyword argument {key!r}; the inputs are "
+                                f"({self._signature()})")
+            pos = self._names[key]
+            if values[pos] is not _MISSING:
+                raise TypeError(f"input {key!r} was given twice (by position and by keyword)")
+            values[pos] = val
+        for pos, default in self._defaults:
+            if values[pos] is _MISSING:
+                values[pos] = default
+        missing = [self._label(p) for p, v in enumerate(values) if v is _MISSING]
+        if missing:
+            raise TypeError(f"missing input(s) {', '.join(missing)}; the function takes "
+                            f"({self._signature()}), got {len(args)} positional and "
+                            f"{len(kwargs)} keyword argument(s)")
+        return values
+
+    def _label(self, pos: int) -> str:
+        name = self.ins[pos].name
+        return repr(name) if name else f"#{pos}"
+
+    def _signature(self) -> str:
+        return ", ".join(i.name or f"<input {p}>" for p, i in enumerate(self.ins))
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if kwargs or len(args) != len(self.input_cells):
+            args = self._bind(args, kwargs)  # type: ignore[assignment]
+        if self.trust_input:
+            for cell, a in zip(self.input_cells, args):
+                cell[0] = a
+        else:
+            for cell, filt, a in zip(self.input_cells, self._filters, args):
+                cell[0] = filt(a)
+        if self.profile is not None:
+            t0 = time.perf_counter()
+            self._run()
+            self.profile.record_call(time.perf_counter() - t0)
+        else:
+            self._run()
+        outs = [c[0].copy() if copy else c[0] for c, copy in self._out_cells]
+        for storage, cell, copy in self._updates:
+            storage[0] = cell[0].copy() if copy else cell[0]
+        if self._single:
+            return outs[0]
+        return outs
+
+    def __repr__(self) -> str:
+        return f"<theanine.Function {self.name or ''}({self._signature()})>"
+
+
+class _Maker:
+    def __init__(self, fgraph: FunctionGraph, ins: list[In], mode: Any) -> None:
+        self.fgraph = fgraph
+        self.inputs = ins
+        self.mode = mode
+
+
+_MISSING = object()

@@ -1,0 +1,275 @@
+"""Element-wise ops over tensors: Elemwise (from scalar ops), DimShuffle and reductions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from theanine.graph.basic import Apply
+from theanine.graph.op import Op
+from theanine.scalar import ScalarOp
+from theanine.tensor.type import DISCRETE_DTYPES, TensorType
+
+
+def _is_discrete(var) -> bool:
+    return var.type.dtype in DISCRETE_DTYPES
+
+
+class Elemwise(Op):
+    """Apply a scalar op to every element of broadcast inputs.
+
+    Broadcasting follows Theano: dimensions of static length 1 broadcast; a
+    dimension whose length is unknown at build time must match at run time.
+    """
+
+    __props__ = ("scalar_op", "inplace_pattern")
+
+    def __init__(self, scalar_op: ScalarOp, inplace_pattern: tuple = ()) -> None:
+        self.scalar_op = scalar_op
+        self.inplace_pattern = tuple(inplace_pattern)
+        self.destroy_map = {o: [i] for o, i in self.inplace_pattern}
+
+    def __str__(self) -> str:
+        return f"Elemwise{{{self.scalar_op}}}" + (
+            f"[inplace={self.inplace_pattern}]" if self.inplace_pattern else "")
+
+    def make_node(self, *inputs: Any) -> Apply:
+        from theanine.tensor.basic import as_elemwise_inputs
+
+        inputs = as_elemwise_inputs(inputs)
+        so = self.scalar_op
+        if so.nin != -1 and len(inputs) != so.nin:
+            raise TypeError(f"{so.name} takes {so.nin} inputs, got {len(inputs)}")
+        ndim = max(x.ndim for x in inputs)
+        inputs = [x if x.ndim == ndim else
+                  x.dimshuffle(["x"] * (ndim - x.ndim) + list(range(x.ndim))) for x in inputs]
+        shape = []
+        for d in range(ndim):
+            lengths = {x.type.shape[d] for x in inputs} - {1}
+            known = lengths - {None}
+            if len(known) > 1:
+                shapes = ", ".join(str(x.type.shape) for x in inputs)
+                raise ValueError(f"{so.name}: incompatible static shapes {shapes} in dimension {d}"
+                                 + "".join(f"; input {i} is {x.describe()}"
+                                           for i, x in enumerate(inputs)))
+            if known:
+                shape.append(known.pop())
+            elif None in lengths:
+                shape.append(None)
+            else:
+                shape.append(1)
+        dtype = so.output_dtype(*[x.type.dtype for x in inputs])
+        out = TensorType(dtype, shape)()
+        return Apply(self, inputs, [out])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], out: list) -> None:
+        dtype = node.outputs[0].type.numpy_dtype
+        so = self.scalar_op
+        if so.float_args and inputs[0].dtype != dtype:
+            inputs = [np.asarray(x, dtype) for x in inputs]
+        result = so.fn(*inputs)
+        if type(result) is not np.ndarray or result.dtype != dtype:
+            result = np.asarray(result, dtype=dtype)
+        if len(inputs) > 1:
+            shape = result.shape
+            for x in inputs:
+                if x.shape != shape:
+                    self._check_broadcast(node, inputs, shape)
+                    break
+        out[0][0] = result
+
+    def _check_broadcast(self, node: Apply, inputs: Sequence[np.ndarray], shape: tuple) -> None:
+        for var, x in zip(node.inputs, inputs):
+            for d, (n, b) in enumerate(zip(x.shape, var.type.broadcastable)):
+                if n != shape[d] and not b:
+                    shapes = ", ".join(str(v.shape) for v in inputs)
+                    raise ValueError(
+                        f"{self.scalar_op.name}: input shapes {shapes} do not match: dimension "
+                        f"{d} of {var.describe()} has length {n} but is not broadcastable "
+                        f"(declare it with length 1, e.g. T.row/T.col or broadcastable=..., "
+                        f"to broadcast it)")
+
+    def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
+        out_type = node.outputs[0].type
+        shape = []
+        for d in range(out_type.ndim):
+            if out_type.shape[d] is not None:
+                shape.append(out_type.shape[d])
+                continue
+            candidates = [s[d] for s, x in zip(input_shapes, node.inputs)
+                          if not x.type.broadcastable[d]]
+            shape.append(candidates[0])
+        return [tuple(shape)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from theanine.tensor import math as m
+
+        gz = output_grads[0]
+        if gz is None:
+            return [None] * len(inputs)
+        grads = self.scalar_op.grad(list(inputs), outputs[0], gz)
+        result = []
+        for x, g in zip(inputs, grads):
+            if g is None or _is_discrete(x) or not hasattr(g, "type"):
+                result.append(g if g is not None and not hasattr(g, "type") else None)
+                continue
+            axes = [d for d in range(x.ndim)
+                    if x.type.broadcastable[d] and not g.type.broadcastable[d]]
+            if axes:
+                g = m.sum(g, axis=axes, keepdims=True)
+            if g.type.dtype != x.type.dtype:
+                g = m.cast(g, x.type.dtype)
+            result.append(g)
+        return result
+
+
+class DimShuffle(Op):
+    """Reorder dimensions, insert broadcastable ones (``'x'``) and drop length-1 ones."""
+
+    __props__ = ("input_ndim", "new_order")
+
+    def __init__(self, input_ndim: int, new_order: Sequence) -> None:
+        self.input_ndim = int(input_ndim)
+        self.new_order = tuple(new_order)
+        kept = [d for d in self.new_order if d != "x"]
+        if len(set(kept)) != len(kept) or any(
+                not isinstance(d, (int, np.integer)) or d < 0 or d >= input_ndim for d in kept):
+            raise ValueError(f"invalid dimshuffle pattern {self.new_order} for a "
+                             f"{input_ndim}-d input")
+        self.drop = tuple(d for d in range(input_ndim) if d not in kept)
+        self.perm = tuple(kept)
+        self.augment = tuple(i for i, d in enumerate(self.new_order) if d == "x")
+        self.view_map = {0: [0]}
+
+    def __str__(self) -> str:
+        return f"DimShuffle{{{','.join(map(str, self.new_order))}}}"
+
+    def make_node(self, x: Any) -> Apply:
+        from theanine.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        if x.ndim != self.input_ndim:
+            raise TypeError(f"DimShuffle expected a {self.input_ndim}-d input, got "
+                            f"{x.describe()} with {x.ndim} dimensions")
+        for d in self.drop:
+            if x.type.shape[d] != 1:
+                raise ValueError(f"cannot drop dimension {d} of {x.describe()}: it is not "
+                                 f"broadcastable (static shape {x.type.shape})")
+        shape = [1 if d == "x" else x.type.shape[d] for d in self.new_order]
+        return Apply(self, [x], [TensorType(x.type.dtype, shape)()])
+
+    def perform(self, node: Apply, inputs: Sequence[np.ndarray], out: list) -> None:
+        x = inputs[0]
+        if self.drop:
+            x = x.reshape([n for d, n in enumerate(x.shape) if d not in self.drop])
+        if self.perm != tuple(range(len(self.perm))):
+            x = x.transpose(self.perm)
+        if self.augment:
+            x = np.expand_dims(x, self.augment)
+        out[0][0] = x
+
+    def infer_shape(self, node, input_shapes):
+        s = input_shapes[0]
+        return [tuple(1 if d == "x" else s[d] for d in self.new_order)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        gz = output_grads[0]
+        if gz is None or _is_discrete(inputs[0]):
+            return [None]
+        # undo: drop the inserted axes, invert the permutation, re-insert dropped axes
+        kept_positions = [i for i, d in enumerate(self.new_order) if d != "x"]
+        g = gz.dimshuffle(kept_positions) if len(kept_positions) != gz.ndim else gz
+        order = []
+        for d in range(self.input_ndim):
+            order.append("x" if d in self.drop else self.perm.index(d))
+        return [g.dimshuffle(order)]
+
+
+_REDUCERS = {
+    "sum": (np.sum, None), "prod": (np.prod, None), "max": (np.max, None),
+    "min": (np.min, None), "all": (np.all, "bool"), "any": (np.any, "bool"),
+}
+
+
+class Reduce(Op):
+    """Reduction of ``axis`` (a tuple) with ``kind`` in sum, prod, max, min, all, any."""
+
+    __props__ = ("kind", "axis", "acc_dtype")
+
+    def __init__(self, kind: str, axis: Sequence[int], acc_dtype: str | None = None) -> None:
+        if kind not in _REDUCERS:
+            raise ValueError(f"unknown reduction {kind!r}")
+        self.kind = kind
+        self.axis = tuple(sorted(int(a) for a in axis))
+        self.acc_dtype = acc_dtype
+        self.fn = _REDUCERS[kind][0]
+
+    def __str__(self) -> str:
+        return f"{self.kind.capitalize()}{{axis={list(self.axis)}}}"
+
+    def _out_dtype(self, dtype: str) -> str:
+        if self.acc_dtype is not None:
+            return self.acc_dtype
+        fixed = _REDUCERS[self.kind][1]
+        if fixed:
+            return fixed
+        if self.kind in ("sum", "prod"):
+            return getattr(self.fn(np.zeros(1, dtype)), "dtype", np.dtype(dtype)).name
+        return dtype
+
+    def make_node(self, x: Any) -> Apply:
+        from theanine.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        for a in self.axis:
+            if a >= x.ndim:
+                raise ValueError(f"{self.kind}: axis {a} is out of range for {x.describe()} "
+                                 f"with {x.ndim} dimensions")
+        shape = [s for d, s in enumerate(x.type.shape) if d not in self.axis]
+        return Apply(self, [x], [TensorType(self._out_dtype(x.type.dtype), shape)()])
+
+    def perform(self, node, inputs, out):
+        x = inputs[0]
+        dtype = node.outputs[0].type.numpy_dtype
+        if self.kind in ("max", "min") and x.size == 0 and any(x.shape[a] == 0 for a in self.axis):
+            raise ValueError(f"{self.kind} of an empty array along axis {list(self.axis)} "
+                             f"(input {node.inputs[0].describe()} has shape {x.shape})")
+        if self.kind in ("sum", "prod"):
+            res = self.fn(x, axis=self.axis, dtype=dtype)
+        else:
+            res = self.fn(x, axis=self.axis)
+        out[0][0] = np.asarray(res, dtype=dtype)
+
+    def infer_shape(self, node, input_shapes):
+        return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]
+
+    def L_op(self, inputs, outputs, output_grads):
+        from theanine.tensor import math as m
+
+        (x,), (z,), (gz,) = inputs, outputs, output_grads
+        if gz is None or _is_discrete(x) or self.kind in ("all", "any"):
+            return [None]
+        order, j = [], 0
+        for d in range(x.ndim):
+            if d in self.axis:
+                order.append("x")
+            else:
+                order.append(j)
+                j += 1
+        gz_b = gz.dimshuffle(order)
+        if self.kind == "sum":
+            g = m.second(x, gz_b)
+        elif self.kind in ("max", "min"):
+            g = gz_b * m.eq(x, z.dimshuffle(order))
+        else:  # prod, exact when x has zeros
+            is_zero = m.eq(x, 0)
+            n_zero = m.sum(is_zero, axis=self.axis, keepdims=True)
+            prod_nz = m.prod(m.switch(is_zero, 1, x), axis=self.axis, keepdims=True)
+            safe_x = m.switch(is_zero, 1, x)
+            g = gz_b * m.switch(m.eq(n_zero, 0), prod_nz / safe_x,
+                                m.switch(m.and_(m.eq(n_zero, 1), is_zero), prod_nz, 0))
+        if g.type.dtype != x.type.dtype:
+            g = m.cast(g, x.type.dtype)
+        return [g]

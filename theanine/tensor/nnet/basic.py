@@ -1,0 +1,161 @@
+"""Neural-network ops: activations, softmax and cross-entropies (Theano's ``T.nnet``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.special as sps
+
+from theanine.graph.basic import Apply
+from theanine.graph.op import Op
+from theanine.tensor import math as m
+from theanine.tensor.basic import as_tensor_variable
+from theanine.tensor.type import INT_DTYPES, TensorType
+from theanine.tensor.variable import TensorVariable
+from theanine.scalar import upgrade_to_float
+
+sigmoid = m.sigmoid
+softplus = m.softplus
+relu = m.relu
+
+
+def elu(x: Any, alpha: float = 1.0) -> TensorVariable:
+    """Exponential linear unit: ``x`` if ``x > 0`` else ``alpha * (exp(x) - 1)``."""
+    x = as_tensor_variable(x)
+    return m.switch(m.gt(x, 0), x, alpha * m.expm1(x))
+
+
+def hard_sigmoid(x: Any) -> TensorVariable:
+    """Piecewise-linear sigmoid ``clip(0.2 x + 0.5, 0, 1)``."""
+    x = as_tensor_variable(x)
+    return m.clip(0.2 * x + 0.5, 0, 1)
+
+
+class _AxisOp(Op):
+    __props__ = ("axis",)
+
+    def __init__(self, axis: int = -1) -> None:
+        self.axis = int(axis)
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if x.ndim == 0:
+            raise TypeError(f"{type(self).__name__} needs at least one dimension, got "
+                            f"{x.describe()}")
+        axis = self.axis % x.ndim
+        if axis != self.axis:
+            return type(self)(axis).make_node(x)
+        return Apply(self, [x], [TensorType(upgrade_to_float(x.type.dtype), x.type.shape)()])
+
+    def infer_shape(self, node, input_shapes):
+        return [input_shapes[0]]
+
+
+class Softmax(_AxisOp):
+    """``exp(x) / sum(exp(x))`` along ``axis`` (the last, i.e. row-wise, by default)."""
+
+    def perform(self, node, inputs, out):
+        out[0][0] = np.asarray(sps.softmax(inputs[0], axis=self.axis),
+                               dtype=node.outputs[0].type.numpy_dtype)
+
+    def L_op(self, inputs, outputs, output_grads):
+        (sm,), (gz,) = outputs, output_grads
+        if gz is None:
+            return [None]
+        return [(gz - m.sum(gz * sm, axis=self.axis, keepdims=True)) * sm]
+
+
+class LogSoftmax(_AxisOp):
+    """``x - logsumexp(x)`` along ``axis``, computed stably."""
+
+    def perform(self, node, inputs, out):
+        out[0][0] = np.asarray(sps.log_softmax(inputs[0], axis=self.axis),
+                               dtype=node.outputs[0].type.numpy_dtype)
+
+    def L_op(self, inputs, outputs, output_grads):
+        (lsm,), (gz,) = outputs, output_grads
+        if gz is None:
+            return [None]
+        return [gz - m.exp(lsm) * m.sum(gz, axis=self.axis, keepdims=True)]
+
+
+def softmax(x: Any, axis: int = -1) -> TensorVariable:
+    """Softmax along ``axis`` (row-wise on a matrix, as in Theano).
+
+    A list holding a vector, as in ``softmax([v])``, is a 1-row matrix.
+
+    Examples
+    --------
+    >>> import theanine.tensor as T
+    >>> T.nnet.softmax(T.matrix()).ndim
+    2
+    """
+    return Softmax(axis)(as_tensor_variable(x))
+
+
+def log_softmax(x: Any, axis: int = -1) -> TensorVariable:
+    """Logarithm of the softmax along ``axis``, computed stably."""
+    return LogSoftmax(axis)(as_tensor_variable(x))
+
+
+softmax_op = Softmax(-1)
+logsoftmax = log_softmax
+
+
+def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> TensorVariable:
+    """Cross-entropy between predicted distributions and targets.
+
+    Parameters
+    ----------
+    coding_dist : tensor
+        Predicted probabilities, one row per example (or one vector).
+    true_dist : tensor
+        Integer class indices (one per row) or one-hot / probability rows.
+
+    Returns
+    -------
+    tensor
+        ``-log(coding_dist[i, true_dist[i]])`` per row, or ``-sum(true * log(coding))``.
+    """
+    coding = as_tensor_variable(coding_dist)
+    true = as_tensor_variable(true_dist)
+    if true.type.dtype in INT_DTYPES:
+        if true.ndim == coding.ndim - 1:
+            if coding.ndim == 1:
+                return -m.log(coding[true])
+            from theanine.tensor.basic import arange
+
+            return -m.log(coding[arange(coding.shape[0]), true])
+        raise TypeError(f"categorical_crossentropy: integer targets need one dimension less "
+                        f"than the predictions; got {true.describe()} ({true.ndim}-d) for "
+                        f"{coding.describe()} ({coding.ndim}-d)")
+    if true.ndim != coding.ndim:
+        raise TypeError(f"categorical_crossentropy: one-hot targets need as many dimensions as "
+                        f"the predictions; got {true.ndim} and {coding.ndim}")
+    return -m.sum(true * m.log(coding), axis=-1)
+
+
+def binary_crossentropy(output: Any, target: Any) -> TensorVariable:
+    """``-(target * log(output) + (1 - target) * log(1 - output))``, element-wise."""
+    output = as_tensor_variable(output)
+    return -(target * m.log(output) + (1.0 - target) * m.log(1.0 - output))
+
+
+def sigmoid_binary_crossentropy(output: Any, target: Any) -> TensorVariable:
+    """Binary cross-entropy of ``sigmoid(output)`` (logits), computed stably."""
+    output = as_tensor_variable(output)
+    return target * m.softplus(-output) + (1.0 - target) * m.softplus(output)
+
+
+def crossentropy_softmax_1hot(x: Any, y_idx: Any) -> tuple[TensorVariable, TensorVariable]:
+    """``(categorical_crossentropy(softmax(x), y_idx), softmax(x))``, Theano's helper."""
+    sm = softmax(x)
+    return categorical_crossentropy(sm, y_idx), sm
+
+
+__all__ = [
+    "sigmoid", "softplus", "relu", "elu", "hard_sigmoid", "softmax", "log_softmax", "logsoftmax",
+    "softmax_op", "Softmax", "LogSoftmax", "categorical_crossentropy", "binary_crossentropy",
+    "sigmoid_binary_crossentropy", "crossentropy_softmax_1hot",
+]
