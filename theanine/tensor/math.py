@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import builtins as _py
+
 import numpy as np
 
 from theanine.config import config
@@ -29,7 +31,7 @@ def _wrap(name: str, public: str | None = None):
     fn.__qualname__ = fn.__name__
     fn.__doc__ = (f"Element-wise ``{name}`` of the inputs, broadcasting them.\n\n"
                   f"Examples\n--------\n>>> import theanine.tensor as T\n"
-                  f">>> y = T.{fn.__name__}({', '.join(['T.vector()'] * max(op.scalar_op.nin, 2 if op.scalar_op.nin == -1 else 1))})\n")
+                  f">>> y = T.{fn.__name__}({', '.join(['T.vector()'] * _py.max(op.scalar_op.nin, 2 if op.scalar_op.nin == -1 else 1))})\n")
     return fn
 
 
@@ -161,7 +163,7 @@ def _axes(x: TensorVariable, axis: Any) -> tuple[int, ...]:
     out = []
     for a in axis:
         a = int(a)
-        if not -x.ndim <= a < max(x.ndim, 1):
+        if not -x.ndim <= a < _py.max(x.ndim, 1):
             raise ValueError(f"axis {a} is out of range for {x.describe()} with "
                              f"{x.ndim} dimensions")
         out.append(a % x.ndim if x.ndim else 0)
