@@ -341,7 +341,8 @@ def verify_grad(fun: Callable, pt: Sequence[Any], n_tests: int = 2, rng: Any = N
     eps = eps or (1e-3 if low_precision else 1e-6)
     abs_tol = abs_tol if abs_tol is not None else (1e-2 if low_precision else 1e-6)
     rel_tol = rel_tol if rel_tol is not None else (1e-2 if low_precision else 1e-5)
-    inputs = [TensorType(p.dtype, (None,) * p.ndim)(f"input{i}") for i, p in enumerate(pt)]
+    inputs = [TensorType(p.dtype, tuple(1 if s == 1 else None for s in p.shape))(f"input{i}")
+              for i, p in enumerate(pt)]
     out = fun(*inputs)
     if isinstance(out, (list, tuple)):
         raise TypeError("verify_grad: fun must return a single tensor")
