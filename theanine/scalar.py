@@ -94,6 +94,7 @@ class ScalarOp:
         self.identity = identity
         self.symbol = symbol
         self.float_args = float_args  # compute in the output dtype (avoids int overflow)
+        self.binary = getattr(fn, "binary", fn)  # two-argument form of a variadic op
 
     def __eq__(self, other: object) -> bool:
         return type(self) is type(other) and self.__props_values() == other.__props_values()  # type: ignore
@@ -224,6 +225,7 @@ def _unary(formula: Callable) -> Callable:
 def _variadic(fn2: Callable) -> Callable:
     def fn(*args):
         return functools.reduce(fn2, args)
+    fn.binary = fn2  # type: ignore[attr-defined]
     return fn
 
 

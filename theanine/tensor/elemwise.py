@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from theanine.graph.basic import Apply
+from theanine.graph.basic import Apply, Constant
 from theanine.graph.op import Op
 from theanine.scalar import ScalarOp
 from theanine.tensor.type import DISCRETE_DTYPES, TensorType
@@ -15,6 +15,15 @@ from theanine.tensor.type import DISCRETE_DTYPES, TensorType
 
 def _is_discrete(var) -> bool:
     return var.type.dtype in DISCRETE_DTYPES
+
+
+def _pad_left(x, ndim: int):
+    """``x`` with broadcastable dimensions added on the left (constants are reshaped)."""
+    if isinstance(x, Constant):
+        from theanine.tensor.basic import constant
+
+        return constant(x.data.reshape((1,) * (ndim - x.ndim) + x.data.shape), name=x.name)
+    return x.dimshuffle(["x"] * (ndim - x.ndim) + list(range(x.ndim)))
 
 
 class Elemwise(Op):
@@ -43,8 +52,7 @@ class Elemwise(Op):
         if so.nin != -1 and len(inputs) != so.nin:
             raise TypeError(f"{so.name} takes {so.nin} inputs, got {len(inputs)}")
         ndim = max(x.ndim for x in inputs)
-        inputs = [x if x.ndim == ndim else
-                  x.dimshuffle(["x"] * (ndim - x.ndim) + list(range(x.ndim))) for x in inputs]
+        inputs = [x if x.ndim == ndim else _pad_left(x, ndim) for x in inputs]
         shape = []
         for d in range(ndim):
             lengths = {x.type.shape[d] for x in inputs} - {1}
@@ -79,6 +87,38 @@ class Elemwise(Op):
                     self._check_broadcast(node, inputs, shape)
                     break
         out[0][0] = result
+
+    def make_py_thunk(self, node: Apply, ins: list, outs: list):
+        """A specialised VM thunk for one or two inputs (no per-call argument lists)."""
+        so = self.scalar_op
+        dtype = node.outputs[0].type.numpy_dtype
+        if so.float_args and any(i.type.numpy_dtype != dtype for i in node.inputs):
+            return None
+        fn = so.binary if (so.nin == -1 and len(ins) == 2) else so.fn
+        o = outs[0]
+        ndarray, asarray, check = np.ndarray, np.asarray, self._check_broadcast
+        if len(ins) == 1:
+            (a,) = ins
+
+            def unary() -> None:
+                r = fn(a[0])
+                if type(r) is not ndarray or r.dtype != dtype:
+                    r = asarray(r, dtype)
+                o[0] = r
+            return unary
+        if len(ins) == 2:
+            a, b = ins
+
+            def binary() -> None:
+                x, y = a[0], b[0]
+                r = fn(x, y)
+                if type(r) is not ndarray or r.dtype != dtype:
+                    r = asarray(r, dtype)
+                if x.shape != r.shape or y.shape != r.shape:
+                    check(node, (x, y), r.shape)
+                o[0] = r
+            return binary
+        return None
 
     def _check_broadcast(self, node: Apply, inputs: Sequence[np.ndarray], shape: tuple) -> None:
         for var, x in zip(node.inputs, inputs):
@@ -140,6 +180,7 @@ class DimShuffle(Op):
                              f"{input_ndim}-d input")
         self.drop = tuple(d for d in range(input_ndim) if d not in kept)
         self.perm = tuple(kept)
+        self._perm_after_drop = tuple(sorted(kept).index(d) for d in kept)
         self.augment = tuple(i for i, d in enumerate(self.new_order) if d == "x")
         self.view_map = {0: [0]}
 
@@ -164,8 +205,8 @@ class DimShuffle(Op):
         x = inputs[0]
         if self.drop:
             x = x.reshape([n for d, n in enumerate(x.shape) if d not in self.drop])
-        if self.perm != tuple(range(len(self.perm))):
-            x = x.transpose(self.perm)
+        if self._perm_after_drop != tuple(range(len(self.perm))):
+            x = x.transpose(self._perm_after_drop)
         if self.augment:
             x = np.expand_dims(x, self.augment)
         out[0][0] = x
@@ -188,8 +229,8 @@ class DimShuffle(Op):
 
 
 _REDUCERS = {
-    "sum": (np.sum, None), "prod": (np.prod, None), "max": (np.max, None),
-    "min": (np.min, None), "all": (np.all, "bool"), "any": (np.any, "bool"),
+    "sum": (np.add, None), "prod": (np.multiply, None), "max": (np.maximum, None),
+    "min": (np.minimum, None), "all": (np.logical_and, "bool"), "any": (np.logical_or, "bool"),
 }
 
 
@@ -216,7 +257,7 @@ class Reduce(Op):
         if fixed:
             return fixed
         if self.kind in ("sum", "prod"):
-            return getattr(self.fn(np.zeros(1, dtype)), "dtype", np.dtype(dtype)).name
+            return np.sum(np.zeros(1, dtype)).dtype.name
         return dtype
 
     def make_node(self, x: Any) -> Apply:
@@ -237,10 +278,23 @@ class Reduce(Op):
             raise ValueError(f"{self.kind} of an empty array along axis {list(self.axis)} "
                              f"(input {node.inputs[0].describe()} has shape {x.shape})")
         if self.kind in ("sum", "prod"):
-            res = self.fn(x, axis=self.axis, dtype=dtype)
+            res = self.fn.reduce(x, axis=self.axis, dtype=dtype)
         else:
-            res = self.fn(x, axis=self.axis)
-        out[0][0] = np.asarray(res, dtype=dtype)
+            res = self.fn.reduce(x, axis=self.axis)
+        out[0][0] = res if type(res) is np.ndarray and res.dtype == dtype \
+            else np.asarray(res, dtype=dtype)
+
+    def make_py_thunk(self, node, ins, outs):
+        if self.kind not in ("sum", "prod"):
+            return None
+        (a,), o = ins, outs[0]
+        dtype, axis, reduce = node.outputs[0].type.numpy_dtype, self.axis, self.fn.reduce
+        ndarray, asarray = np.ndarray, np.asarray
+
+        def thunk() -> None:
+            r = reduce(a[0], axis=axis, dtype=dtype)
+            o[0] = r if type(r) is ndarray else asarray(r, dtype)
+        return thunk
 
     def infer_shape(self, node, input_shapes):
         return [tuple(s for d, s in enumerate(input_shapes[0]) if d not in self.axis)]

@@ -67,13 +67,13 @@ class MakeVector(Op):
         return [gz[i] for i in range(len(inputs))]
 
 
-def _static_entries(shp: Variable) -> list:
-    """Known entries of a shape vector (None where unknown)."""
+def _static_entries(shp: Variable, ndim: int) -> list:
+    """Known entries of a shape vector of length ``ndim`` (None where unknown)."""
     if isinstance(shp, Constant):
         return [int(v) for v in shp.data]
     if shp.owner is not None and isinstance(shp.owner.op, MakeVector):
         return [int(v.data) if isinstance(v, Constant) else None for v in shp.owner.inputs]
-    return [None] * shp.type.shape[0]
+    return [None] * ndim
 
 
 class Reshape(Op):
@@ -90,7 +90,10 @@ class Reshape(Op):
         shp = as_tensor_variable(shp, ndim=1)
         if shp.type.dtype not in INT_DTYPES:
             raise TypeError(f"reshape: the shape must be integers, got {shp.type.dtype}")
-        known = _static_entries(shp)
+        if shp.type.shape[0] is not None and shp.type.shape[0] != self.ndim:
+            raise ValueError(f"reshape: ndim={self.ndim} but the new shape has "
+                             f"{shp.type.shape[0]} entries")
+        known = _static_entries(shp, self.ndim)
         if known.count(-1) > 1:
             raise ValueError("reshape: at most one entry of the new shape can be -1")
         if -1 in known and all(s is not None for s in x.type.shape):
@@ -117,7 +120,7 @@ class Reshape(Op):
         from theanine.tensor import math as m
 
         x, shp = node.inputs
-        known = _static_entries(shp)
+        known = _static_entries(shp, self.ndim)
         if all(k is not None and k >= 0 for k in known):
             return [tuple(known)]
         total = m.prod(input_shapes[0]) if input_shapes[0] else constant(1, dtype="int64")
@@ -146,6 +149,10 @@ def reshape(x: Any, newshape: Any, ndim: int | None = None) -> TensorVariable:
     x = as_tensor_variable(x)
     if isinstance(newshape, (int, np.integer)):
         newshape = (newshape,)
+    if isinstance(newshape, (list, tuple)) and any(
+            isinstance(s, (float, np.floating)) or
+            (isinstance(s, Variable) and s.type.dtype not in INT_DTYPES) for s in newshape):
+        raise TypeError(f"reshape: the shape must be integers, got {newshape}")
     shp = as_tensor_variable(newshape, dtype="int64" if not isinstance(newshape, Variable)
                              else None)
     if shp.ndim == 0:
@@ -154,7 +161,7 @@ def reshape(x: Any, newshape: Any, ndim: int | None = None) -> TensorVariable:
         ndim = shp.type.shape[0]
         if ndim is None:
             raise ValueError("reshape: the length of the new shape must be known; pass ndim=")
-    if shp.type.dtype != "int64":
+    if shp.type.dtype != "int64" and shp.type.dtype in INT_DTYPES:
         from theanine.tensor.math import cast
 
         shp = cast(shp, "int64")

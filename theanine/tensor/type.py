@@ -101,6 +101,15 @@ class TensorType(Type):
         return data
 
     def _convert(self, value: Any, allow_downcast: bool | None) -> np.ndarray:
+        kind = type(value)
+        if (kind is list or kind is float or kind is int) and not allow_downcast:
+            # fast path for Python data: convert, then check nothing was lost
+            try:
+                converted = np.asarray(value, dtype=self.numpy_dtype)
+            except (TypeError, ValueError, OverflowError):
+                converted = None
+            if converted is not None and converted.tolist() == value:
+                return converted
         if isinstance(value, Variable):
             raise TypeError(f"expected a numeric value, got the symbolic variable "
                             f"{value.describe()}; pass it through `givens` or make it an input")
@@ -127,11 +136,11 @@ class TensorType(Type):
         if allow_downcast is None and isinstance(value, float) \
                 and self.dtype == config.floatX:
             return np.asarray(value, dtype=self.dtype)
-        converted = np.asarray(arr, dtype=self.dtype)
-        with np.errstate(invalid="ignore"):
-            same = converted.shape == arr.shape and bool(
-                np.all((converted == arr) | (np.isnan(converted) & np.isnan(arr))
-                       if arr.dtype.kind in "fc" else converted == arr))
+        converted = arr.astype(self.numpy_dtype)
+        with np.errstate(invalid="ignore", over="ignore"):
+            same = bool((converted == arr).all())
+            if not same and arr.dtype.kind in "fc":
+                same = bool(np.all((converted == arr) | (np.isnan(converted) & np.isnan(arr))))
         if not same:
             raise TypeError(
                 f"{self} cannot store {_describe_value(value)} exactly (it would become "
