@@ -204,8 +204,10 @@ def _g_maximum(inputs, out, gz):
 
 def _g_switch(inputs, out, gz):
     m = _T()
+    from theanine.tensor.basic import zeros_like
+
     c, a, b = inputs
-    zero = m.zeros_like(gz)
+    zero = zeros_like(gz)
     return [None, m.switch(c, gz, zero), m.switch(c, zero, gz)]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from theanine.compile.errors import UnusedInputError
+from theanine.compile.errors import MissingInputError, UnusedInputError
 from theanine.compile.mode import get_mode
 from theanine.compile.shared import SharedVariable
 from theanine.config import config
@@ -236,6 +236,11 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
                 raise UnusedInputError(msg)
             if on_unused_input == "warn":
                 warnings.warn(msg, stacklevel=2)
+    explicit_ids = set(map(id, explicit))
+    for v in ancestors(roots, explicit):
+        if v.owner is None and id(v) not in explicit_ids and not isinstance(
+                v, (Constant, SharedVariable)):
+            raise MissingInputError(v)
     shared_vars = []
     for v in ancestors(roots, explicit):
         if isinstance(v, SharedVariable) and v not in shared_vars:
@@ -384,8 +389,10 @@ class Function:
         else:
             self._run()
         outs = [c[0].copy() if copy else c[0] for c, copy in self._out_cells]
-        for storage, cell, copy in self._updates:
-            storage[0] = cell[0].copy() if copy else cell[0]
+        if self._updates:
+            new = [cell[0].copy() if copy else cell[0] for _, cell, copy in self._updates]
+            for (storage, _, _), value in zip(self._updates, new):
+                storage[0] = value
         if self._single:
             return outs[0]
         return outs

@@ -55,8 +55,10 @@ class FunctionGraph:
         for i, out in enumerate(self.outputs):
             self._add_variable(out)
             self.clients[out].append(("output", i))
+        given = set(self.inputs)
         missing = [v for v in graph_inputs(self.outputs, self.inputs)
-                   if v.owner is None and not isinstance(v, Constant) and v not in self.variables]
+                   if v.owner is None and not isinstance(v, Constant) and v not in given
+                   and not hasattr(v, "storage")]
         if missing:
             from theanine.compile.errors import MissingInputError
 

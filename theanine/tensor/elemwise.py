@@ -77,7 +77,14 @@ class Elemwise(Op):
         so = self.scalar_op
         if so.float_args and inputs[0].dtype != dtype:
             inputs = [np.asarray(x, dtype) for x in inputs]
-        result = so.fn(*inputs)
+        elif dtype.kind in "fc" and any(x.dtype.kind in "biu" for x in inputs):
+            # compute in the output precision (NumPy would use float16 for int8 inputs)
+            inputs = [np.asarray(x, dtype) if x.dtype.kind in "biu" else x for x in inputs]
+        try:
+            result = so.fn(*inputs)
+        except ValueError:
+            self._check_broadcast(node, inputs, None)
+            raise
         if type(result) is not np.ndarray or result.dtype != dtype:
             result = np.asarray(result, dtype=dtype)
         if len(inputs) > 1:
@@ -94,6 +101,8 @@ class Elemwise(Op):
         dtype = node.outputs[0].type.numpy_dtype
         if so.float_args and any(i.type.numpy_dtype != dtype for i in node.inputs):
             return None
+        if dtype.kind in "fc" and any(i.type.numpy_dtype.kind in "biu" for i in node.inputs):
+            return None  # perform() computes in the output precision
         fn = so.binary if (so.nin == -1 and len(ins) == 2) else so.fn
         o = outs[0]
         ndarray, asarray, check = np.ndarray, np.asarray, self._check_broadcast
@@ -111,7 +120,11 @@ class Elemwise(Op):
 
             def binary() -> None:
                 x, y = a[0], b[0]
-                r = fn(x, y)
+                try:
+                    r = fn(x, y)
+                except ValueError:
+                    check(node, (x, y), None)
+                    raise
                 if type(r) is not ndarray or r.dtype != dtype:
                     r = asarray(r, dtype)
                 if x.shape != r.shape or y.shape != r.shape:
@@ -120,16 +133,30 @@ class Elemwise(Op):
             return binary
         return None
 
-    def _check_broadcast(self, node: Apply, inputs: Sequence[np.ndarray], shape: tuple) -> None:
-        for var, x in zip(node.inputs, inputs):
-            for d, (n, b) in enumerate(zip(x.shape, var.type.broadcastable)):
-                if n != shape[d] and not b:
-                    shapes = ", ".join(str(v.shape) for v in inputs)
-                    raise ValueError(
-                        f"{self.scalar_op.name}: input shapes {shapes} do not match: dimension "
-                        f"{d} of {var.describe()} has length {n} but is not broadcastable "
-                        f"(declare it with length 1, e.g. T.row/T.col or broadcastable=..., "
-                        f"to broadcast it)")
+    def _check_broadcast(self, node: Apply, inputs: Sequence[np.ndarray],
+                         shape: tuple | None) -> None:
+        """Raise a ValueError naming the inputs if their shapes are not compatible.
+
+        ``shape`` is the result's shape (None when NumPy itself refused to broadcast).
+        """
+        shapes = ", ".join(str(v.shape) for v in inputs)
+        ndim = max(v.ndim for v in inputs)
+        for d in range(ndim):
+            lengths = [v.shape[d] for v in inputs]
+            target = shape[d] if shape is not None else max(lengths)
+            for var, x, n in zip(node.inputs, inputs, lengths):
+                if n == target:
+                    continue
+                if n == 1 and var.type.broadcastable[d]:
+                    continue
+                others = "; ".join(f"{v.describe()} has length {m}"
+                                   for v, m in zip(node.inputs, lengths) if v is not var)
+                hint = (" (it has length 1 at run time but was not declared broadcastable: "
+                        "declare it with T.row/T.col or broadcastable=... to broadcast it)"
+                        if n == 1 else "")
+                raise ValueError(
+                    f"{self.scalar_op.name}: input shapes {shapes} do not match in dimension "
+                    f"{d}: {var.describe()} has length {n}{hint}; {others}")
 
     def infer_shape(self, node: Apply, input_shapes: Sequence[tuple]) -> list[tuple]:
         out_type = node.outputs[0].type

@@ -336,3 +336,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariabl
     axes = _axes(x, axis) if x.ndim else ()
     return out if keepdims or not axes else out.dimshuffle(
         [d for d in range(x.ndim) if d not in axes])
+
+
+# Python's ``@`` and the ``dot`` method of variables dispatch here.
+from theanine.tensor.linalg import dot, matmul  # noqa: E402,F401
