@@ -85,7 +85,7 @@ def debugprint(obj: Any, file: TextIO | str | None = None, print_type: bool = Tr
         done.add(id(node))
         for k, inp in enumerate(node.inputs):
             last = k == len(node.inputs) - 1
-            visit(inp, child_prefix + " |", child_prefix + ("   " if last else " | "), level + 1)
+            visit(inp, child_prefix + " |", child_prefix + ("  " if last else " |"), level + 1)
 
     for r in roots:
         visit(r, "", "", 0)
