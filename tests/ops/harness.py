@@ -85,3 +85,29 @@ def _compare(got: Any, expected: Any, rtol, atol, check_dtype, out) -> None:
 def check_grad(fn: Callable, values: Sequence[Any], **kwargs: Any) -> None:
     """``verify_grad`` of ``fn`` at ``values`` (converted to float64)."""
     theanine.verify_grad(fn, [np.asarray(v, dtype="float64") for v in values], **kwargs)
+
+
+def check_infer_shape(fn: Callable, values: Sequence[Any], static: bool = False) -> None:
+    """Check ``infer_shape`` of the node producing ``fn(*inputs)`` against the real shape.
+
+    Compiles both ``out.shape`` and ``node.op.infer_shape(node, input_shapes)`` (input shapes
+    given symbolically as ``i.shape[k]``) and compares them with the computed value's shape.
+    """
+    from theanine.graph.basic import Constant
+    from theanine.tensor.basic import as_tensor_variable
+
+    values = [np.asarray(v) for v in values]
+    sym = symbolic_like(values, static=static)
+    out = fn(*sym)
+    node = out.owner
+    in_shapes = [tuple(i.shape[k] for k in range(i.ndim)) for i in node.inputs]
+    inferred = node.op.infer_shape(node, in_shapes)[out.index]
+    entries = [as_tensor_variable(s) for s in inferred]
+    symbolic = [e for e in entries if not isinstance(e, Constant)]
+    f = theanine.function(sym, [out, out.shape] + symbolic, on_unused_input="ignore")
+    got, got_shape, *sym_vals = f(*values)
+    it = iter(sym_vals)
+    inferred_vals = tuple(int(e.data) if isinstance(e, Constant) else int(next(it))
+                          for e in entries)
+    assert tuple(got_shape) == got.shape
+    assert inferred_vals == got.shape, f"infer_shape {inferred_vals} != real {got.shape}"

@@ -205,7 +205,7 @@ class Alloc(Op):
         n_lead = gz.ndim - value.ndim
         axes = list(range(n_lead)) + [n_lead + d for d in range(value.ndim)
                                       if value.type.broadcastable[d]
-                                      and not outputs[0].type.broadcastable[n_lead + d]]
+                                      and not gz.type.broadcastable[n_lead + d]]
         g = sum_(gz, axis=axes, keepdims=True) if axes else gz
         if n_lead:
             g = g.dimshuffle(list(range(n_lead, g.ndim)))
@@ -330,7 +330,8 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: Any = None) -> Te
     if stop is None:
         start, stop = 0, start
     if dtype is None:
-        vals = [as_tensor_variable(v) for v in (start, stop, step)]
+        # Python numbers are weakly typed: arange(iscalar) is int32, as in Theano
+        vals = as_elemwise_inputs((start, stop, step))
         dtype = np.result_type(*[v.type.dtype for v in vals]).name
         if dtype in FLOAT_DTYPES:
             dtype = config.floatX if all(isinstance(v, (int, float)) for v in (start, stop, step)) \

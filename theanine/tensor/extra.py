@@ -83,11 +83,15 @@ class CumOp(Op):
 
 def cumsum(x: Any, axis: int | None = None) -> TensorVariable:
     """Cumulative sum along ``axis`` (of the flattened tensor when None)."""
+    from theanine.tensor.shape import _norm_axis
+
     x = as_tensor_variable(x)
-    return CumOp(None if axis is None else axis % x.ndim, "add")(x)
+    return CumOp(None if axis is None else _norm_axis(axis, x.ndim), "add")(x)
 
 
 def cumprod(x: Any, axis: int | None = None) -> TensorVariable:
     """Cumulative product along ``axis`` (of the flattened tensor when None)."""
+    from theanine.tensor.shape import _norm_axis
+
     x = as_tensor_variable(x)
-    return CumOp(None if axis is None else axis % x.ndim, "mul")(x)
+    return CumOp(None if axis is None else _norm_axis(axis, x.ndim), "mul")(x)

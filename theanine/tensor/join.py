@@ -91,7 +91,7 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> TensorVariable:
     if len(tensors) == 1:
         return tensors[0]
     ndim = tensors[0].ndim
-    return Join(axis % ndim if ndim else axis)(*tensors)
+    return Join(axis % ndim if -ndim <= axis < ndim else axis)(*tensors)
 
 
 def join(axis: int, *tensors: Any) -> TensorVariable:
@@ -158,9 +158,12 @@ class Split(Op):
 
 def split(x: Any, splits_size: Any, n_splits: int, axis: int = 0) -> list[TensorVariable]:
     """Split ``x`` along ``axis`` into parts of lengths ``splits_size``."""
+    from theanine.tensor.shape import _norm_axis
+
     x = as_tensor_variable(x)
-    out = Split(n_splits, axis % x.ndim)(x, as_tensor_variable(splits_size, dtype="int64")
-                                         if not hasattr(splits_size, "type") else splits_size)
+    sizes = splits_size if hasattr(splits_size, "type") else \
+        as_tensor_variable(splits_size, dtype="int64")
+    out = Split(n_splits, _norm_axis(axis, x.ndim))(x, sizes)
     return out if isinstance(out, list) else [out]
 
 
@@ -207,8 +210,10 @@ class Repeat(Op):
 
 def repeat(x: Any, repeats: Any, axis: int | None = None) -> TensorVariable:
     """Repeat elements of ``x``, as ``numpy.repeat``."""
+    from theanine.tensor.shape import _norm_axis
+
     x = as_tensor_variable(x)
-    return Repeat(None if axis is None else axis % x.ndim)(x, repeats)
+    return Repeat(None if axis is None else _norm_axis(axis, x.ndim))(x, repeats)
 
 
 def tile(x: Any, reps: Sequence[int], ndim: int | None = None) -> TensorVariable:

@@ -381,7 +381,8 @@ def getitem(x: TensorVariable, index: Any) -> TensorVariable:
     plain = [e for e in idx if e[0] != "n"]
     while plain and plain[-1] == ("s", None, None, None):
         plain.pop()
-    out = Subtensor(tuple(plain))(x, *inputs) if plain else x
+    # even x[:] or x[()] is a Subtensor (a view), so that set_subtensor(x[:], y) works
+    out = Subtensor(tuple(plain))(x, *inputs)
     if len(plain) != len(idx):
         order, j = [], 0
         for e in idx:
