@@ -26,6 +26,11 @@ import subprocess
 import sys
 import tempfile
 import time
+
+try:
+    import resource
+except ImportError:  # pragma: no cover (not POSIX)
+    resource = None
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,15 +62,53 @@ def child_env(python_kind: str, cache: Path, warm: bool) -> dict:
     return env
 
 
+def _busy_s():
+    """CPU seconds spent busy by the whole machine so far (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    return (sum(v[:8]) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_s():
+    if resource is None:
+        return 0.0
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def wait_quiet(max_wait: float, threshold: float = 0.25) -> float:
+    """Wait (at most max_wait s) until the machine's other load is below threshold cores
+    for two consecutive seconds; returns the seconds waited."""
+    t0 = time.monotonic()
+    quiet = 0
+    while time.monotonic() - t0 < max_wait:
+        b0 = _busy_s()
+        if b0 is None:
+            break
+        time.sleep(1.0)
+        quiet = quiet + 1 if _busy_s() - b0 < threshold else 0
+        if quiet >= 2:
+            break
+    return time.monotonic() - t0
+
+
 def run_one(python: str, workload: str, fw, quick: bool, cache: Path, warm_cache: bool,
             timeout: float) -> dict:
     cmd = [python, str(WORKER), workload, fw.name] + (["--quick"] if quick else [])
     if warm_cache:
         cmd.append("--warm-cache")
     base = {"workload": workload, "framework": fw.name}
+    busy0, cpu0, t0 = _busy_s(), _children_cpu_s(), time.monotonic()
     try:
         proc = subprocess.run(cmd, env=child_env(fw.python, cache, warm_cache), cwd=ROOT,
                               capture_output=True, text=True, timeout=timeout)
+        wall = time.monotonic() - t0
+        # CPU used by everything else on the machine while the child ran, in cores
+        base["other_load"] = (None if busy0 is None else
+                              max(0.0, (_busy_s() - busy0) - (_children_cpu_s() - cpu0)) / wall)
     except subprocess.TimeoutExpired:
         return {**base, "status": "error", "error": f"timed out after {timeout:.0f} s"}
     except OSError as e:
@@ -73,6 +116,7 @@ def run_one(python: str, workload: str, fw, quick: bool, cache: Path, warm_cache
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith("BENCH_RESULT "):
             res = json.loads(line[len("BENCH_RESULT "):])
+            res["other_load"] = base.get("other_load")
             if res.get("status") == "error":
                 res["stderr_tail"] = proc.stderr[-2000:]
             return res
@@ -144,7 +188,30 @@ def table(workload: str, results: dict, fws: list, warm: bool) -> str:
         ok = r.get("metrics", {}).get("ok")
         cells.append(st if st else ("ok" if ok else "**FAIL**"))
     lines.append("| " + " | ".join(cells + ["", ""]) + " |")
+    cells = ["other CPU load during the run (cores)"]
+    for f in fws:
+        v = results.get(f, {}).get("other_load")
+        cells.append("-" if v is None else f"{v:.2f}")
+    lines.append("| " + " | ".join(cells + ["", ""]) + " |")
     return "\n".join(lines)
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
+                              capture_output=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "theanine"], cwd=ROOT,
+                               text=True, capture_output=True, timeout=10).stdout.strip()
+        return head + (" + uncommitted changes under theanine/" if dirty else "")
+    except Exception:
+        return "unknown"
+
+
+def loadavg() -> str:
+    try:
+        return "/".join(f"{v:.2f}" for v in os.getloadavg())
+    except OSError:
+        return "?"
 
 
 def main(argv=None) -> int:
@@ -162,6 +229,9 @@ def main(argv=None) -> int:
     ap.add_argument("--peers-python",
                     default=str(DEFAULT_PEERS_PYTHON) if DEFAULT_PEERS_PYTHON.exists()
                     else sys.executable)
+    ap.add_argument("--quiet-wait", type=float, default=0.0, metavar="SECONDS",
+                    help="before each process, wait up to SECONDS for the machine's other "
+                    "load to drop below 0.25 cores (default: don't wait)")
     ap.add_argument("--timeout", type=float, default=1200.0, help="per process, seconds")
     args = ap.parse_args(argv)
 
@@ -175,6 +245,7 @@ def main(argv=None) -> int:
             ap.error(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
 
     started = datetime.datetime.now()
+    load_before = loadavg()
     all_results, sections, versions = [], [], {}
     for w in wls:
         results = {}
@@ -183,10 +254,14 @@ def main(argv=None) -> int:
             python = args.theanine_python if fw.python == "theanine" else args.peers_python
             print(f"[{w}] {f:<22} ...", end=" ", file=sys.stderr, flush=True)
             cache = Path(tempfile.mkdtemp(prefix=f"bench-{w}-{f}-"))
+            if args.quiet_wait > 0:
+                wait_quiet(args.quiet_wait)
             t0 = time.perf_counter()
             try:
                 res = run_one(python, w, fw, args.quick, cache, args.warm, args.timeout)
                 if args.warm and res.get("status") == "ok":
+                    if args.quiet_wait > 0:
+                        wait_quiet(args.quiet_wait)
                     res2 = run_one(python, w, fw, args.quick, cache, True, args.timeout)
                     res["warm_run"] = res2
                     if res2.get("status") == "ok":
@@ -197,6 +272,8 @@ def main(argv=None) -> int:
             finally:
                 shutil.rmtree(cache, ignore_errors=True)
             msg = res["status"]
+            if res.get("other_load") is not None:
+                msg += f" (other load {res['other_load']:.2f} cores)"
             if res["status"] == "ok" and not res["metrics"].get("ok", True):
                 msg += " (RESULT CHECK FAILED)"
             if res["status"] != "ok":
@@ -215,6 +292,8 @@ def main(argv=None) -> int:
         f"- date: {started:%Y-%m-%d %H:%M}",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}",
+        f"- theanine: git {git_state()}",
+        f"- load average (1/5/15 min): {load_before} before, {loadavg()} after",
         f"- python: theanine `{args.theanine_python}`, peers `{args.peers_python}`",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
         f"- command: `python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
