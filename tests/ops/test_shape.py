@@ -732,3 +732,38 @@ def test_tutorial_useful_operations(tutorial_a):
     np.testing.assert_array_equal(T.set_subtensor(a[0], [0.0, 0.0]).eval(),
                                   [[0.0, 0.0], [3.0, 4.0]])
     np.testing.assert_array_equal(a.eval(), v)  # a itself is unchanged
+
+
+# -- views must not let compiled functions overwrite their inputs -------------------------
+
+VIEW_EXPRS = {
+    "reshape": lambda v: v.reshape((3, 4)),
+    "flatten": lambda v: v.flatten(),
+    "dimshuffle": lambda v: v.dimshuffle(1, "x", 0),
+    "transpose": lambda v: v.T,
+    "subtensor": lambda v: v[1:, ::2],
+    "split": lambda v: T.split(v, [1, 3], 2)[1],
+    "specify_shape": lambda v: T.specify_shape(v, (4, 3)),
+    "unbroadcast": lambda v: T.unbroadcast(v, 0),
+    "expand_dims": lambda v: T.expand_dims(v, 1),
+    "squeeze": lambda v: T.squeeze(v[:1], 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(VIEW_EXPRS))
+def test_views_do_not_modify_inputs(name):
+    expr = VIEW_EXPRS[name]
+    x = T.dmatrix("x")
+    f = theanine.function([x], [expr(x) * 1.5, expr(x) + 1.0, T.exp(expr(x))])
+    g = theanine.function([x], expr(x) * 1.5)  # a single client: in-place candidates
+    v = rand((4, 3))
+    keep = v.copy()
+    ref = expr(T.constant(keep)).eval()
+    for _ in range(2):
+        a, b, c = f(v)
+        np.testing.assert_array_equal(v, keep)
+        np.testing.assert_allclose(a, ref * 1.5)
+        np.testing.assert_allclose(b, ref + 1.0)
+        np.testing.assert_allclose(c, np.exp(ref))
+        np.testing.assert_allclose(g(v), ref * 1.5)
+        np.testing.assert_array_equal(v, keep)

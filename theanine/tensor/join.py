@@ -119,6 +119,7 @@ class Split(Op):
     def __init__(self, n_splits: int, axis: int) -> None:
         self.n_splits = int(n_splits)
         self.axis = int(axis)
+        self.view_map = {i: [0] for i in range(self.n_splits)}  # np.split returns views
 
     def make_node(self, x, sizes):
         x = as_tensor_variable(x)
