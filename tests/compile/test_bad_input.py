@@ -79,10 +79,16 @@ def test_symbolic_variable_instead_of_value(fx):
 
 def test_runtime_shape_mismatch_elementwise(fx):
     x, W, f = fx
-    with pytest.raises(ValueError, match=r"shapes \(3,\), \(2,\) do not match in dimension 0.*'W'.*length 2.*'x'.*length 3") as err:
+    with pytest.raises(ValueError) as err:
         f(np.zeros(3))
-    assert __file__ in str(err.value)
+    msg = str(err.value)
+    for part in ("'x' (created at", "'W' (created at", "length 3", "length 2", __file__):
+        assert part in msg
     _unchanged(W)
+    a, b = T.dvector("a"), T.dvector("b")
+    h = function([a, b], T.exp(a) * b)
+    with pytest.raises(ValueError, match=r"do not match in dimension 0.*'a'|'b'"):
+        h(np.zeros(3), np.zeros(2))
 
 
 def test_runtime_shape_mismatch_dot():

@@ -25,43 +25,68 @@ class Mode:
     linker : str
         The back end: ``'vm'`` (NumPy reference; also ``'py'``, ``'cvm'``, ``'auto'``).
     optimizer : str, callable or None
-        The graph rewrites: ``'fast_run'``, ``'fast_compile'``, ``None``, or a function
-        rewriting a FunctionGraph in place.
+        The graph rewrites: ``'fast_run'`` (all), ``'fast_compile'`` (merge, constant
+        folding, stability), ``'merge'``, ``None``, or a function rewriting a
+        FunctionGraph in place.
+    including, excluding : sequence of str
+        Extra rewrite tags or rule names to add or remove.
 
     Examples
     --------
     >>> Mode(linker='vm', optimizer=None)
     Mode(linker='vm', optimizer=None)
+    >>> Mode().excluding('fusion').excluding_tags
+    ('fusion',)
     """
 
     def __init__(self, linker: str | None = None, optimizer: Any = "fast_run",
-                 name: str | None = None) -> None:
+                 name: str | None = None, including: tuple = (), excluding: tuple = ()
+                 ) -> None:
         from theanine.config import config
 
         self.linker = linker or config.linker
         self.optimizer = optimizer
         self.name = name
+        self.including_tags = tuple(including)
+        self.excluding_tags = tuple(excluding)
+
+    def including(self, *tags: str) -> Mode:
+        """This mode with the rewrites tagged ``tags`` added."""
+        return Mode(self.linker, self.optimizer, None, self.including_tags + tags,
+                    self.excluding_tags)
+
+    def excluding(self, *tags: str) -> Mode:
+        """This mode without the rewrites tagged (or named) ``tags``."""
+        return Mode(self.linker, self.optimizer, None, self.including_tags,
+                    self.excluding_tags + tags)
 
     def get_rewriter(self) -> Rewriter | None:
         opt = self.optimizer
-        if opt is None or callable(opt):
+        if callable(opt):
             return opt
-        if opt not in _OPTIMIZERS:
-            try:
-                import theanine.rewrite  # noqa: F401 - registers the rewrite pipelines
-            except ImportError:
-                pass
-        if opt in _OPTIMIZERS:
+        if opt in _OPTIMIZERS and _OPTIMIZERS[opt] is not None and not (
+                self.including_tags or self.excluding_tags):
             return _OPTIMIZERS[opt]
-        if opt in ("fast_run", "fast_compile", "merge", "o4", "o1"):
-            return None  # no rewrites are registered yet under this name
-        raise ValueError(f"unknown optimizer {opt!r}; available: "
-                         f"{', '.join(sorted(k for k in _OPTIMIZERS if k))}")
+        base = {"fast_run": ["fast_run"], "o4": ["fast_run"], "fast_compile": ["fast_compile"],
+                "o1": ["fast_compile"], "merge": ["merge", "final_merge"], None: [],
+                "None": [], "": []}
+        if opt not in base:
+            raise ValueError(f"unknown optimizer {opt!r}; use 'fast_run', 'fast_compile', "
+                             f"'merge', None or a function")
+        tags = base[opt] + list(self.including_tags)
+        if not tags:
+            return None
+        from theanine.rewrite import rewrites
+
+        return rewrites.query(tags, self.excluding_tags)
 
     def __repr__(self) -> str:
         if self.name:
             return self.name
-        return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
+        extra = "".join(f", including={self.including_tags}" for _ in [0]
+                        if self.including_tags) + "".join(
+            f", excluding={self.excluding_tags}" for _ in [0] if self.excluding_tags)
+        return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r}{extra})"
 
 
 _PREDEFINED = {

@@ -153,9 +153,10 @@ class FunctionGraph:
         if not self.clients[old] and old not in self.inputs:
             self._prune(old, reason)
 
-    def replace(self, var: Variable, new: Variable, reason: str | None = None) -> None:
+    def replace(self, var: Variable, new: Variable, reason: str | None = None,
+                check_type: bool = True) -> None:
         """Replace every use of ``var`` by ``new`` (types must agree)."""
-        if var.type != new.type:
+        if check_type and var.type != new.type:
             raise TypeError(f"cannot replace {var} of type {var.type} by {new} of type {new.type}"
                             + (f" ({reason})" if reason else ""))
         if new.site is None:

@@ -81,7 +81,11 @@ class Elemwise(Op):
             # compute in the output precision (NumPy would use float16 for int8 inputs)
             inputs = [np.asarray(x, dtype) if x.dtype.kind in "biu" else x for x in inputs]
         try:
-            result = so.fn(*inputs)
+            if self.inplace_pattern:
+                fn = so.binary if (so.nin == -1 and len(inputs) == 2) else so.fn
+                result = fn(*inputs, out=inputs[self.inplace_pattern[0][1]])
+            else:
+                result = so.fn(*inputs)
         except ValueError:
             self._check_broadcast(node, inputs, None)
             raise
@@ -104,6 +108,8 @@ class Elemwise(Op):
         if dtype.kind in "fc" and any(i.type.numpy_dtype.kind in "biu" for i in node.inputs):
             return None  # perform() computes in the output precision
         fn = so.binary if (so.nin == -1 and len(ins) == 2) else so.fn
+        if self.inplace_pattern:
+            return None
         o = outs[0]
         ndarray, asarray, check = np.ndarray, np.asarray, self._check_broadcast
         if len(ins) == 1:

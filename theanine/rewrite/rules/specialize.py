@@ -1,0 +1,65 @@
+"""Specialisation: cheaper forms of general operations."""
+
+from __future__ import annotations
+
+from theanine.rewrite.db import register
+from theanine.rewrite.engine import node_rewriter
+from theanine.rewrite.rules.canonicalize import _const_value, _same_type
+from theanine.tensor import math as m
+from theanine.tensor.elemwise import Elemwise, Reduce
+from theanine.tensor.linalg import dot
+
+TAGS = ("fast_run", "specialize")
+
+
+@register("specialize", *TAGS)
+@node_rewriter(["pow"])
+def pow_specialize(fgraph, node):
+    """``x**2 -> sqr(x)``, ``x**0.5 -> sqrt(x)``, ``x**-1 -> 1/x``, ``x**1 -> x``."""
+    x, y = node.inputs
+    out = node.outputs[0]
+    v = _const_value(y)
+    if v is None or x.type.broadcastable != out.type.broadcastable:
+        return None
+    if v == 2:
+        new = m.sqr(x)
+    elif v == 0.5 and out.type.dtype.startswith("float"):
+        new = m.sqrt(x)
+    elif v == -1 and out.type.dtype.startswith("float"):
+        new = m.reciprocal(x)
+    elif v == 1:
+        new = x
+    else:
+        return None
+    return [m.cast(new, out.type.dtype)]
+
+
+@register("specialize", *TAGS)
+@node_rewriter(["mul"])
+def mul_self_to_sqr(fgraph, node):
+    """``x * x -> sqr(x)``."""
+    if len(node.inputs) == 2 and node.inputs[0] is node.inputs[1] \
+            and _same_type(node.inputs[0], node.outputs[0]):
+        return [m.sqr(node.inputs[0])]
+    return None
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Reduce])
+def sum_of_product_to_dot(fgraph, node):
+    """``sum(x * y) -> dot(x, y)`` for two vectors (one BLAS call, no temporary)."""
+    if node.op.kind != "sum" or node.op.axis != (0,):
+        return None
+    p = node.inputs[0]
+    if p.ndim != 1 or p.owner is None or not isinstance(p.owner.op, Elemwise) \
+            or p.owner.op.scalar_op.name != "mul" or len(p.owner.inputs) != 2:
+        return None
+    if len(fgraph.clients.get(p, [])) != 1:
+        return None
+    a, b = p.owner.inputs
+    if a.type.broadcastable != (False,) or b.type.broadcastable != (False,):
+        return None
+    if not all(v.type.dtype in ("float32", "float64") for v in (a, b)):
+        return None
+    out = node.outputs[0]
+    return [m.cast(dot(a, b), out.type.dtype)]
