@@ -169,7 +169,7 @@ def _axes(x: TensorVariable, axis: Any) -> tuple[int, ...]:
         out.append(a % x.ndim if x.ndim else 0)
     if len(set(out)) != len(out):
         raise ValueError(f"repeated axis in {axis}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if x.ndim else ()
 
 
 def _keep(x: TensorVariable, out: TensorVariable, axes: Sequence[int]) -> TensorVariable:
@@ -180,7 +180,10 @@ def _keep(x: TensorVariable, out: TensorVariable, axes: Sequence[int]) -> Tensor
 def _reduce(kind: str, x: Any, axis: Any, keepdims: bool, acc_dtype: str | None = None,
             dtype: Any = None) -> TensorVariable:
     x = as_tensor_variable(x)
-    axes = _axes(x, axis) if x.ndim else ()
+    axes = _axes(x, axis)
+    if dtype is not None and acc_dtype is None and kind in ("sum", "prod"):
+        # accumulate in the requested precision, as NumPy and Theano do
+        acc_dtype = np.result_type(x.type.dtype, np.dtype(dtype)).name
     out = Reduce(kind, axes, acc_dtype)(x) if axes or kind in ("all", "any") \
         else (x if kind not in ("all", "any") else Reduce(kind, ())(x))
     if dtype is not None:
@@ -232,9 +235,12 @@ def mean(x: Any, axis: Any = None, dtype: Any = None, keepdims: bool = False,
          acc_dtype: Any = None) -> TensorVariable:
     """Arithmetic mean over ``axis``."""
     x = as_tensor_variable(x)
-    axes = _axes(x, axis) if x.ndim else ()
+    axes = _axes(x, axis)
     out_dtype = x.type.dtype if x.type.dtype in FLOAT_DTYPES + ("complex64", "complex128") \
         else "float64"
+    if dtype is not None and np.dtype(dtype).kind in "fc":
+        out_dtype = np.result_type(out_dtype, np.dtype(dtype)).name
+        acc_dtype = acc_dtype or out_dtype
     total = sum(x, axes, keepdims=keepdims, acc_dtype=acc_dtype)
     if not axes:
         return cast(total, dtype or out_dtype)
@@ -246,7 +252,7 @@ def var(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False,
         corrected: bool = False) -> TensorVariable:
     """Variance over ``axis`` (``ddof=1`` or ``corrected=True`` for the unbiased one)."""
     x = as_tensor_variable(x)
-    axes = _axes(x, axis) if x.ndim else ()
+    axes = _axes(x, axis)
     centered = x - mean(x, axes, keepdims=True)
     if centered.type.dtype.startswith("complex"):
         sq = real(centered * conj(centered))
@@ -297,7 +303,10 @@ class Argmax(Op):
 
 def _arg(kind: str, x: Any, axis: Any, keepdims: bool) -> TensorVariable:
     x = as_tensor_variable(x)
-    if axis is None or (not isinstance(axis, (int, np.integer)) and len(axis) == x.ndim):
+    if axis is not None:
+        _axes(x, axis)  # range and repeats
+    if axis is None or x.ndim == 0 or (not isinstance(axis, (int, np.integer))
+                                       and len(axis) == x.ndim):
         flat = x.flatten() if x.ndim != 1 else x
         out = Argmax(kind, 0)(flat)
         if keepdims:
@@ -333,7 +342,7 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> TensorVariabl
     m = max(x, axis, keepdims=True)
     m = switch(isinf(m), 0, m)
     out = log(sum(exp(x - m), axis, keepdims=True)) + m
-    axes = _axes(x, axis) if x.ndim else ()
+    axes = _axes(x, axis)
     return out if keepdims or not axes else out.dimshuffle(
         [d for d in range(x.ndim) if d not in axes])
 

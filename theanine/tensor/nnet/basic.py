@@ -56,22 +56,60 @@ class Softmax(_AxisOp):
     """``exp(x) / sum(exp(x))`` along ``axis`` (the last, i.e. row-wise, by default)."""
 
     def perform(self, node, inputs, out):
-        out[0][0] = np.asarray(sps.softmax(inputs[0], axis=self.axis),
-                               dtype=node.outputs[0].type.numpy_dtype)
+        x, dtype = inputs[0], node.outputs[0].type.numpy_dtype
+        # SciPy's max-shift fails on an empty axis; the result is then simply empty
+        out[0][0] = np.asarray(sps.softmax(x, axis=self.axis), dtype=dtype) if x.size \
+            else np.empty(x.shape, dtype)
 
     def L_op(self, inputs, outputs, output_grads):
         (sm,), (gz,) = outputs, output_grads
         if gz is None:
             return [None]
-        return [(gz - m.sum(gz * sm, axis=self.axis, keepdims=True)) * sm]
+        return [SoftmaxGrad(self.axis)(gz, sm)]
+
+
+class SoftmaxGrad(Op):
+    """Gradient of softmax: ``(dy - sum(dy * sm, axis)) * sm``.
+
+    An op of its own so that stability rewrites can recognise it.
+    """
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis: int) -> None:
+        self.axis = int(axis)
+
+    def make_node(self, dy, sm):
+        dy, sm = as_tensor_variable(dy), as_tensor_variable(sm)
+        return Apply(self, [dy, sm], [sm.type()])
+
+    def perform(self, node, inputs, out):
+        dy, sm = inputs
+        res = (dy - np.sum(dy * sm, axis=self.axis, keepdims=True)) * sm
+        out[0][0] = np.asarray(res, dtype=node.outputs[0].type.numpy_dtype)
+
+    def infer_shape(self, node, input_shapes):
+        return [input_shapes[1]]
+
+    def L_op(self, inputs, outputs, output_grads):
+        dy, sm = inputs
+        (g,) = output_grads
+        if g is None:
+            return [None, None]
+        s = m.sum(dy * sm, axis=self.axis, keepdims=True)
+        g_dy = g * sm - m.sum(g * sm, axis=self.axis, keepdims=True) * sm
+        g_sm = g * (dy - s) - m.sum(g * sm, axis=self.axis, keepdims=True) * dy
+        return [g_dy, g_sm]
 
 
 class LogSoftmax(_AxisOp):
     """``x - logsumexp(x)`` along ``axis``, computed stably."""
 
     def perform(self, node, inputs, out):
-        out[0][0] = np.asarray(sps.log_softmax(inputs[0], axis=self.axis),
-                               dtype=node.outputs[0].type.numpy_dtype)
+        x, dtype = inputs[0], node.outputs[0].type.numpy_dtype
+        # SciPy's max-shift fails on an empty axis; the result is then simply empty
+        out[0][0] = np.asarray(sps.log_softmax(x, axis=self.axis), dtype=dtype) if x.size \
+            else np.empty(x.shape, dtype)
 
     def L_op(self, inputs, outputs, output_grads):
         (lsm,), (gz,) = outputs, output_grads
@@ -120,25 +158,35 @@ def categorical_crossentropy(coding_dist: Any, true_dist: Any) -> TensorVariable
     """
     coding = as_tensor_variable(coding_dist)
     true = as_tensor_variable(true_dist)
+    # of a softmax: use its log-softmax directly (stable value and gradient)
+    log_coding = (LogSoftmax(coding.owner.op.axis)(coding.owner.inputs[0])
+                  if coding.owner is not None and isinstance(coding.owner.op, Softmax)
+                  else None)
     if true.type.dtype in INT_DTYPES:
         if true.ndim == coding.ndim - 1:
             if coding.ndim == 1:
-                return -m.log(coding[true])
-            from theanine.tensor.basic import arange
+                picked = coding[true] if log_coding is None else log_coding[true]
+            else:
+                from theanine.tensor.basic import arange
 
-            return -m.log(coding[arange(coding.shape[0]), true])
+                index = (arange(coding.shape[0]), true)
+                picked = coding[index] if log_coding is None else log_coding[index]
+            return -(m.log(picked) if log_coding is None else picked)
         raise TypeError(f"categorical_crossentropy: integer targets need one dimension less "
                         f"than the predictions; got {true.describe()} ({true.ndim}-d) for "
                         f"{coding.describe()} ({coding.ndim}-d)")
     if true.ndim != coding.ndim:
         raise TypeError(f"categorical_crossentropy: one-hot targets need as many dimensions as "
                         f"the predictions; got {true.ndim} and {coding.ndim}")
-    return -m.sum(true * m.log(coding), axis=-1)
+    return -m.sum(true * (m.log(coding) if log_coding is None else log_coding), axis=-1)
 
 
 def binary_crossentropy(output: Any, target: Any) -> TensorVariable:
     """``-(target * log(output) + (1 - target) * log(1 - output))``, element-wise."""
     output = as_tensor_variable(output)
+    so = getattr(output.owner.op, "scalar_op", None) if output.owner is not None else None
+    if so is not None and so.name == "sigmoid":  # stable value and gradient
+        return sigmoid_binary_crossentropy(output.owner.inputs[0], target)
     return -(target * m.log(output) + (1.0 - target) * m.log(1.0 - output))
 
 
