@@ -292,7 +292,7 @@ _TABLE: dict[str, tuple] = {
     "exp": (1, np.exp, F, _unary(lambda m, x, z: z), {}),
     "exp2": (1, np.exp2, F, _unary(lambda m, x, z: z * _LN2), {}),
     "expm1": (1, np.expm1, F, _unary(lambda m, x, z: z + 1), {}),
-    "log": (1, np.log, F, _unary(lambda m, x, z: 1.0 / x), {}),
+    "log": (1, np.log, F, lambda i, o, g: [g / i[0]], {}),
     "log2": (1, np.log2, F, _unary(lambda m, x, z: 1.0 / (x * _LN2)), {}),
     "log10": (1, np.log10, F, _unary(lambda m, x, z: 1.0 / (x * _LN10)), {}),
     "log1p": (1, np.log1p, F, _unary(lambda m, x, z: 1.0 / (1 + x)), {}),

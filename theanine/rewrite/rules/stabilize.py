@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from theanine.graph.basic import Constant
 from theanine.rewrite.db import register, rewrites
 from theanine.rewrite.engine import E, PatternRewriter, node_rewriter
 from theanine.tensor import math as m
 from theanine.tensor.elemwise import Reduce
-from theanine.tensor.nnet.basic import LogSoftmax, Softmax
-from theanine.tensor.subtensor import AdvancedSubtensor, Subtensor
+from theanine.tensor.basic import Alloc
+from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
+from theanine.tensor.subtensor import (
+    AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
+)
 
 TAGS = ("fast_run", "fast_compile", "stabilize")
 
@@ -24,6 +28,8 @@ _pattern("log_one_plus_exp", (E("log"), (E("add"), 1, (E("exp"), "x"))),
          lambda x: m.softplus(x))
 _pattern("log1p", (E("log"), (E("add"), 1, "x")), lambda x: m.log1p(x))
 _pattern("expm1", (E("sub"), (E("exp"), "x"), 1), lambda x: m.expm1(x))
+_pattern("softplus_grad", (E("mul"), (E("true_div"), "g", (E("add"), 1, (E("exp"), "x"))),
+                           (E("exp"), "x")), lambda g, x: g * m.sigmoid(x))
 _pattern("sigmoid_exp", (E("true_div"), 1, (E("add"), 1, (E("exp"), (E("neg"), "x")))),
          lambda x: m.sigmoid(x))
 
@@ -38,12 +44,17 @@ def log_of_softmax(fgraph, node):
         return None
     if isinstance(x.owner.op, Softmax):
         return [LogSoftmax(x.owner.op.axis)(x.owner.inputs[0])]
-    if isinstance(x.owner.op, (Subtensor, AdvancedSubtensor)):
-        sm = x.owner.inputs[0]
-        if sm.owner is not None and isinstance(sm.owner.op, Softmax):
-            lsm = LogSoftmax(sm.owner.op.axis)(sm.owner.inputs[0])
-            return [x.owner.op(lsm, *x.owner.inputs[1:])]
-    return None
+    chain = []  # indexing between the log and the softmax
+    v = x
+    while v.owner is not None and isinstance(v.owner.op, (Subtensor, AdvancedSubtensor)):
+        chain.append(v.owner)
+        v = v.owner.inputs[0]
+    if not chain or v.owner is None or not isinstance(v.owner.op, Softmax):
+        return None
+    out = LogSoftmax(v.owner.op.axis)(v.owner.inputs[0])
+    for n in reversed(chain):
+        out = n.op(out, *n.inputs[1:])
+    return [out]
 
 
 @register("stabilize", *TAGS)
@@ -58,4 +69,54 @@ def log_sum_exp(fgraph, node):
             or e.owner.op.scalar_op.name != "exp":
         return None
     out = m.logsumexp(e.owner.inputs[0], axis=s.owner.op.axis)
+    return [m.cast(out, node.outputs[0].type.dtype)]
+
+
+def _is_zeros(v) -> bool:
+    """Whether ``v`` is a tensor of zeros (``zeros_like``, ``alloc(0)`` or a constant)."""
+    if isinstance(v, Constant):
+        return v.data.size > 0 and not v.data.any()
+    node = v.owner
+    if node is None:
+        return False
+    if getattr(node.op, "scalar_op", None) is not None and node.op.scalar_op.name == "second":
+        return _is_zeros(node.inputs[1])
+    if isinstance(node.op, Alloc):
+        return _is_zeros(node.inputs[0])
+    return False
+
+
+def _strip_division(fgraph, dy, view):
+    """If ``dy`` is ``g / view`` pushed through zero-based (inc)subtensors, return the same
+    graph without the division (``g`` pushed the same way), else None."""
+    d = dy.owner
+    if d is None:
+        return None
+    so = getattr(d.op, "scalar_op", None)
+    if so is not None and so.name == "true_div" and d.inputs[1] is view:
+        return d.inputs[0]
+    if isinstance(d.op, (IncSubtensor, AdvancedIncSubtensor)) and \
+            not d.op.set_instead_of_inc and _is_zeros(d.inputs[0]):
+        base, val, *idx = d.inputs
+        view_op = d.op._view_op()
+        for client, _ in fgraph.clients.get(view, []):
+            if client == "output" or client.op != view_op or list(client.inputs[1:]) != idx:
+                continue
+            inner = _strip_division(fgraph, val, client.outputs[0])
+            if inner is not None:
+                return type(d.op)(d.op.idx)(base, inner, *idx)
+    return None
+
+
+@register("stabilize", *TAGS)
+@node_rewriter([SoftmaxGrad])
+def softmax_grad_of_log(fgraph, node):
+    """The gradient of ``log(softmax(x))``, also through indexing, without dividing by
+    the softmax: ``SoftmaxGrad(g / sm, sm) -> g - sum(g) * sm``, and the same when
+    ``g / sm[i]`` was pushed back through the indexing (cross-entropy)."""
+    dy, sm = node.inputs
+    g = _strip_division(fgraph, dy, sm)
+    if g is None:
+        return None
+    out = g - m.sum(g, axis=node.op.axis, keepdims=True) * sm
     return [m.cast(out, node.outputs[0].type.dtype)]
