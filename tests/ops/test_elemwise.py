@@ -387,8 +387,6 @@ def test_int_input_float_op_values():
     assert got.dtype == "float64"
 
 
-@pytest.mark.xfail(strict=True, reason="fusion's Composite evaluates int8 steps with NumPy's "
-                                        "float16 (theanine/rewrite/rules/fusion.py)")
 def test_int_input_fused_graph_precision():
     x = np.array([1, 2, 3], dtype="int8")
     got = check_op(lambda v: T.exp(v) * 2, lambda v: np.exp(v.astype("float32")) * 2, [x])

@@ -71,14 +71,8 @@ def test_activation_grad(name, fn, ref, domain, has_grad):
     check_grad(fn, [x])
 
 
-_FUSED_INT = pytest.mark.xfail(
-    strict=True, reason="fusion's Composite evaluates int8 steps with NumPy's float16 "
-                        "(theanine/rewrite/rules/fusion.py), unlike Elemwise.perform")
-
-
 @pytest.mark.parametrize("name,fn,ref,domain,has_grad", [
-    pytest.param(*r, id=r[0], marks=_FUSED_INT if r[0].startswith("elu") else ())
-    for r in ACTIVATIONS])
+    pytest.param(*r, id=r[0]) for r in ACTIVATIONS])
 def test_activation_int_input(name, fn, ref, domain, has_grad):
     x = np.array([-2, 0, 3], dtype="int8")
     out = fn(T.bvector())

@@ -9,7 +9,7 @@ import numpy as np
 
 from theanine.graph.fg import FunctionGraph
 from theanine.rewrite.db import register
-from theanine.rewrite.engine import log_rewrite, replace_all
+from theanine.rewrite.engine import GraphPass, log_rewrite, replace_all
 from theanine.scalar import ScalarOp
 from theanine.tensor.elemwise import Elemwise
 
@@ -28,7 +28,7 @@ class Composite(ScalarOp):
     def __init__(self, nin: int, steps: Sequence[tuple]) -> None:
         self.steps = tuple(steps)
         self.nin = nin
-        out_dtype = self.steps[-1][2]
+        out_dtype = self.steps[-1][2].name
         super().__init__(self._describe(), nin, self._evaluate, lambda *d: out_dtype, None)
 
     def _describe(self) -> str:
@@ -51,6 +51,8 @@ class Composite(ScalarOp):
             args = [inputs[r] if r >= 0 else values[-r - 1] for r in refs]
             if op.float_args:
                 args = [np.asarray(a, dtype) for a in args]
+            elif dtype.kind in "fc":  # integers computed in the output's precision
+                args = [a if a.dtype.kind in "fc" else np.asarray(a, dtype) for a in args]
             r = op.fn(*args) if len(args) != 2 or op.nin != -1 else op.binary(*args)
             if type(r) is not np.ndarray or r.dtype != dtype:
                 r = np.asarray(r, dtype)
@@ -165,7 +167,7 @@ def fuse_elemwise(fgraph: FunctionGraph) -> int:
                     steps.append((op, tuple(refs[x] if x >= 0 else -(base + (-x - 1)) - 1
                                             for x in r), dt))
             else:
-                steps.append((so, tuple(refs), n.outputs[0].type.dtype))
+                steps.append((so, tuple(refs), n.outputs[0].type.numpy_dtype))
             index[n.outputs[0]] = len(steps) - 1
         comp = Composite(len(ext_inputs), steps)
         new = FusedElemwise(comp)(*ext_inputs)
@@ -175,4 +177,4 @@ def fuse_elemwise(fgraph: FunctionGraph) -> int:
     return changes
 
 
-register("fusion", "fast_run", "fusion")(fuse_elemwise)
+register("fusion", "fast_run")(GraphPass(fuse_elemwise, "fusion"))

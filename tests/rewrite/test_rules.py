@@ -1,0 +1,221 @@
+"""Every rewrite fires on its pattern, leaves results unchanged, and stays away where
+unsafe; modes are queries on the registry."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import theanine
+import theanine.tensor as T
+from theanine import Mode, config, function
+from theanine.rewrite import applied, rewrites
+from theanine.tensor.nnet import Softmax
+
+NO_REWRITES = Mode(optimizer=None)
+rng = np.random.default_rng(0)
+
+
+def _fired(f):
+    return {name for name, _ in applied(f)}
+
+
+def _x():
+    return T.dvector("x")
+
+
+def _m():
+    return T.dmatrix("m")
+
+
+# (rule, builder returning (inputs, output), input values)
+CASES = [
+    ("merge", lambda: (lambda x: ([x], T.exp(x) + T.exp(x)))(_x()), [rng.normal(size=4)]),
+    ("constant_folding", lambda: (lambda x: ([x], x * (T.constant(2.0) * 3.0)))(_x()),
+     [rng.normal(size=3)]),
+    ("shape_inference", lambda: (lambda x: ([x], T.exp(x).shape))(_x()), [np.ones(3)]),
+    ("subtensor_of_make_vector", lambda: (lambda x: ([x], T.exp(x).shape[0]))(_x()),
+     [np.ones(3)]),
+    ("flatten_add_mul", lambda: (lambda x: ([x], (x + T.exp(x)) + T.sin(x)))(_x()),
+     [rng.normal(size=3)]),
+    ("remove_neutral", lambda: (lambda x: ([x], x * 1.0 + T.exp(x)))(_x()),
+     [rng.normal(size=3)]),
+    ("double_negation", lambda: (lambda x: ([x], -(-x)))(_x()), [rng.normal(size=3)]),
+    ("sub_to_neg_and_self", lambda: (lambda x: ([x], T.exp(x) - T.exp(x)))(_x()),
+     [rng.normal(size=3)]),
+    ("div_by_one", lambda: (lambda x: ([x], T.exp(x) / 1.0))(_x()), [rng.normal(size=3)]),
+    ("remove_identity", lambda: (lambda x: ([x], T.identity(x) * 2))(_x()),
+     [rng.normal(size=3)]),
+    ("merge_dimshuffles", lambda: (lambda m: ([m], m.T.T * 2))(_m()), [rng.normal(size=(2, 3))]),
+    ("useless_reshape", lambda: (lambda m: ([m], m.reshape((6,)).reshape((3, 2))))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("useless_shape_assertion", lambda: (lambda m: ([m], T.specify_shape(m, (None, None))))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("sum_of_alloc", lambda: (lambda s: ([s], T.alloc(s, 3, 4).sum()))(T.dscalar("s")),
+     [np.array(1.5)]),
+    ("sum_of_dimshuffle", lambda: (lambda m: ([m], m.T.sum(axis=0)))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("log_softmax", None, None),
+    ("log_of_softmax", lambda: (lambda m: ([m], T.log(T.nnet.softmax(m))))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("log_sigmoid", lambda: (lambda x: ([x], T.log(T.nnet.sigmoid(x))))(_x()),
+     [rng.normal(size=3)]),
+    ("log_one_minus_sigmoid", lambda: (lambda x: ([x], T.log(1 - T.nnet.sigmoid(x))))(_x()),
+     [rng.normal(size=3)]),
+    ("log1p_exp", lambda: (lambda x: ([x], T.log1p(T.exp(x))))(_x()), [rng.normal(size=3)]),
+    ("log_one_plus_exp", lambda: (lambda x: ([x], T.log(1 + T.exp(x))))(_x()),
+     [rng.normal(size=3)]),
+    ("log1p", lambda: (lambda x: ([x], T.log(1 + x)))(_x()), [rng.uniform(0, 1, 3)]),
+    ("expm1", lambda: (lambda x: ([x], T.exp(x) - 1))(_x()), [rng.normal(size=3)]),
+    ("sigmoid_exp", lambda: (lambda x: ([x], 1 / (1 + T.exp(-x))))(_x()), [rng.normal(size=3)]),
+    ("log_sum_exp", lambda: (lambda m: ([m], T.log(T.exp(m).sum(axis=1))))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("softmax_grad_of_log", lambda: (lambda x: ([x], theanine.grad(
+        T.log(T.nnet.softmax(x)).sum(), x)))(_x()), [rng.normal(size=3)]),
+    ("softplus_grad", lambda: (lambda x: ([x], theanine.grad(
+        T.log(1 + T.exp(x)).sum(), x)))(_x()), [rng.normal(size=3)]),
+    ("pow_specialize", lambda: (lambda x: ([x], x ** 2 + x ** 0.5))(_x()),
+     [rng.uniform(0.5, 2, 3)]),
+    ("mul_self_to_sqr", lambda: (lambda x: ([x], T.exp(x) * T.exp(x)))(_x()),
+     [rng.normal(size=3)]),
+    ("sum_of_product_to_dot", lambda: (lambda x, y: ([x, y], (x * y).sum()))(_x(), T.dvector("y")),
+     [rng.normal(size=3), rng.normal(size=3)]),
+    ("fusion", lambda: (lambda x: ([x], T.exp(-x * x) * 0.5 + T.tanh(x)))(_x()),
+     [rng.normal(size=50000)]),
+    ("inplace_elemwise", lambda: (lambda m: ([m], T.dot(m, m.T) * 2))(_m()),
+     [rng.normal(size=(3, 3))]),
+    ("inplace_subtensor", lambda: (lambda x: ([x], T.set_subtensor((x * 2)[1:], 0.0)))(_x()),
+     [rng.normal(size=4)]),
+]
+CASES = [c for c in CASES if c[1] is not None]
+
+
+@pytest.mark.parametrize("rule, build, values", CASES, ids=[c[0] for c in CASES])
+def test_rule_fires_and_preserves_values(rule, build, values):
+    inputs, out = build()
+    f = function(inputs, out)
+    assert rule in _fired(f), f"{rule} did not fire; fired: {sorted(_fired(f))}"
+    ref = function(inputs, out, mode=NO_REWRITES)
+    np.testing.assert_allclose(f(*values), ref(*values), rtol=1e-10, atol=1e-12)
+
+
+def test_every_registered_rule_is_tested():
+    tested = {c[0] for c in CASES} | {"final_merge"}
+    assert set(rewrites.names()) <= tested, set(rewrites.names()) - tested
+
+
+def test_rules_do_not_fire_where_unsafe():
+    x = _x()
+    # x*1 where x would need broadcasting to the output shape: kept as a broadcast
+    s = T.dscalar("s")
+    f = function([s, x], s * T.ones_like(x))
+    np.testing.assert_array_equal(f(2.0, np.zeros(3)), [2.0, 2.0, 2.0])
+    # x ** 0.5 of an integer tensor stays a pow (sqrt would change the dtype rule)
+    i = T.lvector("i")
+    g = function([i], i ** 2)
+    assert g(np.array([3])).dtype == np.int64
+    # sum(x*y) of broadcasting vectors is not a dot
+    r = T.tensor("float64", shape=(1,))
+    h = function([x, r], (x * r).sum())
+    assert "sum_of_product_to_dot" not in _fired(h)
+    np.testing.assert_allclose(h(np.arange(3.0), np.array([2.0])), 6.0)
+    # an input the user passed is never overwritten in place
+    k = function([x], x * 2 + 1)
+    a = np.ones(3)
+    k(a)
+    np.testing.assert_array_equal(a, np.ones(3))
+    # a shared variable is never overwritten by an in-place op
+    W = theanine.shared(np.ones(3), "W")
+    u = function([], (W * 2) + W)
+    u()
+    np.testing.assert_array_equal(W.get_value(), np.ones(3))
+    # a value used twice is not destroyed
+    y = T.exp(x)
+    v = function([x], [y * 2, y])
+    o1, o2 = v(np.zeros(3))
+    np.testing.assert_array_equal(o2, np.ones(3))
+
+
+@pytest.mark.parametrize("mode", ["FAST_RUN", "FAST_COMPILE"])
+def test_stability(mode):
+    x = _x()
+    y = T.lscalar("y")
+    v = np.array([1000.0, 0.0, -1000.0])
+    exprs = {
+        "log_softmax": T.log(T.nnet.softmax(x)).sum(),
+        "xent": T.nnet.categorical_crossentropy(T.nnet.softmax([x]), T.stack([y])).sum(),
+        "xent_by_hand": -T.log(T.nnet.softmax([x])[0][y]),
+        "softplus": T.log(1 + T.exp(x)).sum(),
+        "bce": T.nnet.binary_crossentropy(T.nnet.sigmoid(x), 1.0).sum(),
+    }
+    expected = {"log_softmax": (-3000.0, [-2.0, 1.0, 1.0]),
+                "xent": (2000.0, [1.0, 0.0, -1.0]), "xent_by_hand": (2000.0, [1.0, 0.0, -1.0]),
+                "softplus": (1000.0 + np.log(2.0), [1.0, 0.5, 0.0]),
+                "bce": (1000.0 + np.log(2.0), [0.0, -0.5, -1.0])}
+    for name, cost in exprs.items():
+        f = function([x, y], [cost, theanine.grad(cost, x)], mode=mode,
+                     on_unused_input="ignore")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            c, g = f(v, 2)
+        assert np.isfinite(c) and np.all(np.isfinite(g)), name
+        np.testing.assert_allclose(c, expected[name][0], rtol=1e-12, err_msg=name)
+        np.testing.assert_allclose(g, expected[name][1], atol=1e-12, err_msg=name)
+
+
+def test_modes_are_queries():
+    x = _x()
+    out = T.exp(-x * x) * 0.5 + T.tanh(x)
+    fast_compile = function([x], out, mode="FAST_COMPILE")
+    assert "fusion" not in _fired(fast_compile)
+    no_fusion = function([x], out, mode=Mode().excluding("fusion"))
+    assert "fusion" not in _fired(no_fusion)
+    only_fusion = function([x], out, mode=Mode(optimizer=None).including("fusion"))
+    assert _fired(only_fusion) == {"fusion"}
+    with pytest.raises(ValueError, match="unknown rewrite tag"):
+        function([x], out, mode=Mode().excluding("fusoin"))
+    with config.change_flags(optimizer="None"):
+        assert not _fired(function([x], out))
+
+
+def test_failing_rewrite_is_skipped_with_a_warning():
+    from theanine.rewrite.engine import EquilibriumRewriter, node_rewriter
+
+    @node_rewriter(["exp"])
+    def broken(fgraph, node):
+        raise RuntimeError("boom")
+
+    x = _x()
+    mode = Mode(optimizer=EquilibriumRewriter([broken]))
+    with pytest.warns(UserWarning, match="broken failed"):
+        f = function([x], T.exp(x), mode=mode)
+    np.testing.assert_allclose(f(np.zeros(2)), [1.0, 1.0])
+    with config.change_flags(on_opt_error="raise"):
+        with pytest.raises(RuntimeError, match="boom"):
+            function([x], T.exp(x), mode=mode)
+
+
+def test_fused_composite_on_large_and_broadcast_inputs():
+    m = _m()
+    r = T.row("r")
+    out = T.exp(m) * r + T.sin(m) - 1.0
+    f = function([m, r], out)
+    assert "fusion" in _fired(f)
+    a, b = rng.normal(size=(300, 200)), rng.normal(size=(1, 200))
+    np.testing.assert_allclose(f(a, b), np.exp(a) * b + np.sin(a) - 1.0, rtol=1e-12)
+    x32 = T.fvector("x32")
+    g = function([x32], T.exp(x32) * 2 + 1)
+    v = rng.normal(size=70000).astype("float32")
+    got = g(v)
+    assert got.dtype == np.float32
+    np.testing.assert_allclose(got, np.exp(v) * 2 + 1, rtol=1e-6)
+
+
+def test_debugprint_shows_rewritten_graph():
+    from theanine.printing import debugprint, pp
+
+    x = _x()
+    f = function([x], T.log(1 + T.exp(x)))
+    text = debugprint(f, file="str")
+    assert "softplus" in text and "log" not in text.replace("softplus", "")
+    assert pp(T.exp(x) * 2) == "(exp(x) * [2.])"
