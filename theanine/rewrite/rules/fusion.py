@@ -3,6 +3,7 @@ scalar op, evaluated in one pass (block by block, in cache, for large arrays).""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -17,19 +18,25 @@ BLOCK = 8192  # elements per block when evaluating large fused expressions
 
 
 class Composite(ScalarOp):
-    """A scalar op defined by a small DAG of scalar ops.
+    """A scalar op defined by a small DAG of scalar ops, compiled into one Python kernel.
 
     ``steps`` is a tuple of ``(scalar_op, refs, dtype)``; a ref is ``i >= 0`` for the
     i-th input or ``-(k + 1)`` for the result of step k. The last step is the output.
+    ``in_dtypes`` are the input dtypes, so every cast the kernel needs is decided once.
     """
 
-    __props__ = ("steps", "nin")
+    __props__ = ("steps", "nin", "in_dtypes", "in_broadcastable")
 
-    def __init__(self, nin: int, steps: Sequence[tuple]) -> None:
+    def __init__(self, nin: int, steps: Sequence[tuple], in_dtypes: Sequence[str],
+                 in_broadcastable: Sequence[tuple] | None = None) -> None:
         self.steps = tuple(steps)
         self.nin = nin
-        out_dtype = self.steps[-1][2].name
-        super().__init__(self._describe(), nin, self._evaluate, lambda *d: out_dtype, None)
+        self.in_dtypes = tuple(np.dtype(d).name for d in in_dtypes)
+        self.in_broadcastable = tuple(tuple(b) for b in in_broadcastable) \
+            if in_broadcastable is not None else None
+        out_dtype = np.dtype(self.steps[-1][2]).name
+        super().__init__(self._describe(), nin, None, lambda *d: out_dtype, None)
+        self.fn = self.kernel = self._generate()
 
     def _describe(self) -> str:
         exprs: list[str] = []
@@ -45,31 +52,74 @@ class Composite(ScalarOp):
                 exprs.append(f"{op.name}({', '.join(args)})")
         return f"Composite{{{exprs[-1]}}}"
 
-    def _evaluate(self, *inputs: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        values: list = []
-        for op, refs, dtype in self.steps:
-            args = [inputs[r] if r >= 0 else values[-r - 1] for r in refs]
-            if op.float_args:
-                args = [np.asarray(a, dtype) for a in args]
-            elif dtype.kind in "fc":  # integers computed in the output's precision
-                args = [a if a.dtype.kind in "fc" else np.asarray(a, dtype) for a in args]
-            r = op.fn(*args) if len(args) != 2 or op.nin != -1 else op.binary(*args)
-            if type(r) is not np.ndarray or r.dtype != dtype:
-                r = np.asarray(r, dtype)
-            values.append(r)
-        result = values[-1]
-        if out is not None:
-            out[...] = result
-            return out
-        return result
+    def _generate(self):
+        """Generate the fused kernel: one line per step, casts only where NumPy's result
+        dtype differs from the declared one (found by probing each step once)."""
+        probes = [np.ones(1, d) for d in self.in_dtypes]
+        names = [f"i{k}" for k in range(self.nin)]
+        skip_second = self._second_is_redundant()
+        env: dict = {"asarray": np.asarray}
+        lines = [f"def kernel({', '.join(names)}):"]
+        for k, (op, refs, dtype) in enumerate(self.steps):
+            dtype = np.dtype(dtype)
+            args = [names[r] if r >= 0 else f"t{-r - 1}" for r in refs]
+            arg_probes = [probes[r] if r >= 0 else probes[self.nin - r - 1] for r in refs]
+            cast_args = op.float_args or dtype.kind in "fc"
+            for a, (name, p) in enumerate(zip(list(args), arg_probes)):
+                if cast_args and p.dtype != dtype and (op.float_args or p.dtype.kind not in "fc"):
+                    env[f"d{k}_{a}"] = dtype
+                    args[a] = f"asarray({name}, d{k}_{a})"
+                    arg_probes[a] = p.astype(dtype)
+            if op.name == "second" and skip_second:
+                fn = _pass_second
+                expr = args[1]
+            elif op.nin == -1:  # variadic: nested binary calls
+                fn = op.binary
+                env[f"f{k}"] = fn
+                expr = args[0]
+                for a in args[1:]:
+                    expr = f"f{k}({expr}, {a})"
+            else:
+                fn = op.fn
+                env[f"f{k}"] = fn
+                expr = f"f{k}({', '.join(args)})"
+            result = np.asarray(fn(*arg_probes) if op.nin != -1 else
+                                functools.reduce(fn, arg_probes))
+            if result.dtype != dtype:
+                env[f"d{k}"] = dtype
+                expr = f"asarray({expr}, d{k})"
+            lines.append(f"    t{k} = {expr}")
+            probes.append(np.ones(1, dtype))
+        lines.append(f"    return t{len(self.steps) - 1}")
+        source = "\n".join(lines)
+        code = compile(source, f"<theanine fused kernel {self.name}>", "exec")
+        exec(code, env)  # noqa: S102 - a generated kernel, the one kind of code in strings
+        kernel = env["kernel"]
+        kernel.source = source
+        return kernel
+
+    def _second_is_redundant(self) -> bool:
+        """Whether ``second(a, b)`` steps can pass ``b`` through: true when the output's
+        broadcast pattern is the same without ``a`` (so ``a`` adds no dimension)."""
+        if self.in_broadcastable is None:
+            return False
+        true_pat: list = list(self.in_broadcastable)
+        alt_pat: list = list(self.in_broadcastable)
+        for op, refs, _ in self.steps:
+            def pat(pats, r):
+                return pats[r] if r >= 0 else pats[self.nin - r - 1]
+            args_true = [pat(true_pat, r) for r in refs]
+            args_alt = [pat(alt_pat, r) for r in refs]
+            true_pat.append(tuple(all(c) for c in zip(*args_true)))
+            if op.name == "second":
+                alt_pat.append(args_alt[1])
+            else:
+                alt_pat.append(tuple(all(c) for c in zip(*args_alt)))
+        return true_pat[-1] == alt_pat[-1]
 
     def evaluate_blocks(self, inputs: Sequence[np.ndarray], shape: tuple,
                         dtype: np.dtype, out: np.ndarray | None = None) -> np.ndarray:
         """Evaluate over ``shape`` block by block when inputs are full or scalars."""
-        size = int(np.prod(shape))
-        if out is None:
-            out = np.empty(shape, dtype)
-        flat_out = out.reshape(-1)
         flats = []
         for x in inputs:
             if x.size == 1:
@@ -77,40 +127,58 @@ class Composite(ScalarOp):
             elif x.shape == shape and x.flags.c_contiguous:
                 flats.append(x.reshape(-1))
             else:
-                return self._evaluate(*inputs, out=out)
+                res = self.kernel(*inputs)
+                if out is not None:
+                    out[...] = res
+                    return out
+                return np.broadcast_to(res, shape).astype(dtype, copy=True) \
+                    if res.shape != shape else res
+        if out is None:
+            out = np.empty(shape, dtype)
+        flat_out = out.reshape(-1)
+        size = flat_out.size
         for start in range(0, size, BLOCK):
             stop = min(start + BLOCK, size)
-            args = [f if f.ndim == 0 else f[start:stop] for f in flats]
-            flat_out[start:stop] = self._evaluate(*args)
+            flat_out[start:stop] = self.kernel(*[f if f.ndim == 0 else f[start:stop]
+                                                 for f in flats])
         return out
 
 
+def _pass_second(a, b):
+    return b
+
+
 class FusedElemwise(Elemwise):
-    """Elemwise over a Composite: large arrays are computed block by block."""
+    """Elemwise over a Composite: large arrays are computed block by block, in cache."""
 
     def perform(self, node, inputs, out):
         o = node.outputs[0]
         dtype = o.type.numpy_dtype
-        try:
-            shape = np.broadcast_shapes(*[x.shape for x in inputs])
-        except ValueError:
-            self._check_broadcast(node, inputs, None)
-            raise
-        target = None
-        if self.inplace_pattern:
-            target = inputs[self.inplace_pattern[0][1]]
-            if target.shape != shape or target.dtype != dtype:
-                target = None
-        if int(np.prod(shape)) > 4 * BLOCK:
+        if max(x.size for x in inputs) > 4 * BLOCK:
+            try:
+                shape = np.broadcast_shapes(*[x.shape for x in inputs])
+            except ValueError:
+                self._check_broadcast(node, inputs, None)
+                raise
+            target = None
+            if self.inplace_pattern:
+                target = inputs[self.inplace_pattern[0][1]]
+                if target.shape != shape or target.dtype != dtype:
+                    target = None
             res = self.scalar_op.evaluate_blocks(inputs, shape, dtype, target)
         else:
-            res = self.scalar_op._evaluate(*inputs, out=target)
-            if res.shape != shape:
-                res = np.broadcast_to(res, shape).copy()
-        if res.dtype != dtype:
-            res = res.astype(dtype)
-        if len(inputs) > 1 and any(x.shape != shape for x in inputs):
-            self._check_broadcast(node, inputs, shape)
+            try:
+                res = self.scalar_op.kernel(*inputs)
+            except ValueError:
+                self._check_broadcast(node, inputs, None)
+                raise
+            if type(res) is not np.ndarray or res.dtype != dtype:
+                res = np.asarray(res, dtype)
+        shape = res.shape  # every input is an ancestor of the result: it has the full shape
+        for x in inputs:
+            if x.shape != shape:
+                self._check_broadcast(node, inputs, shape)
+                break
         out[0][0] = res
 
     def make_py_thunk(self, node, ins, outs):
@@ -167,9 +235,10 @@ def fuse_elemwise(fgraph: FunctionGraph) -> int:
                     steps.append((op, tuple(refs[x] if x >= 0 else -(base + (-x - 1)) - 1
                                             for x in r), dt))
             else:
-                steps.append((so, tuple(refs), n.outputs[0].type.numpy_dtype))
+                steps.append((so, tuple(refs), n.outputs[0].type.dtype))
             index[n.outputs[0]] = len(steps) - 1
-        comp = Composite(len(ext_inputs), steps)
+        comp = Composite(len(ext_inputs), steps, [v.type.dtype for v in ext_inputs],
+                         [v.type.broadcastable for v in ext_inputs])
         new = FusedElemwise(comp)(*ext_inputs)
         replace_all(fgraph, [(node.outputs[0], new)], "fusion")
         log_rewrite(fgraph, "fusion", comp.name)
