@@ -7,6 +7,7 @@ import sys
 from typing import Any, TextIO
 
 from theanine.graph.basic import Apply, Constant, Variable
+from theanine.graph.op import Op
 
 
 def _roots(obj: Any) -> tuple[list[Variable], Any]:
@@ -188,3 +189,41 @@ def pydotprint(fct: Any, outfile: str | None = None, format: str = "png",
     if print_output_file:
         print(f"The output file is available at {outfile}")
     return None
+
+
+class Print(Op):
+    """Identity op that prints its input's value (or attributes) each time it is computed.
+
+    Examples
+    --------
+    >>> import theanine.tensor as T
+    >>> x = T.dvector('x')
+    >>> y = Print('x is')(x) * 2
+    """
+
+    __props__ = ("message", "attrs")
+
+    def __init__(self, message: str = "", attrs: tuple = ("__str__",)) -> None:
+        self.message = message
+        self.attrs = tuple(attrs)
+        self.view_map = {0: [0]}
+
+    def make_node(self, x: Any) -> Apply:
+        from theanine.tensor.basic import as_tensor_variable
+
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node: Apply, inputs: list, out: list) -> None:
+        x = inputs[0]
+        for attr in self.attrs:
+            value = getattr(x, attr)
+            value = value() if callable(value) else value
+            print(f"{self.message} {attr} = {value}")
+        out[0][0] = x
+
+    def infer_shape(self, node: Apply, input_shapes: list) -> list:
+        return [input_shapes[0]]
+
+    def L_op(self, inputs: list, outputs: list, output_grads: list) -> list:
+        return [output_grads[0]]

@@ -112,13 +112,18 @@ class VM:
 
     def _run_profiled(self) -> None:
         record = self.profile.record_node
+        live = 0
         k = 0
         try:
-            for (thunk, frees), node, ins in zip(self.steps, self.nodes, self.in_cells):
+            for (thunk, frees), node, ins, outs in zip(self.steps, self.nodes, self.in_cells,
+                                                       self.out_cells):
                 t0 = time.perf_counter()
                 thunk()
                 record(node, time.perf_counter() - t0, [c[0] for c in ins])
+                live += sum(getattr(c[0], "nbytes", 0) for c in outs)
+                self.profile.record_memory(live)
                 for c in frees:
+                    live -= getattr(c[0], "nbytes", 0)
                     c[0] = None
                 k += 1
         except Exception as exc:  # noqa: BLE001

@@ -261,6 +261,9 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
     t_end = time.perf_counter()
     fn.compile_times = {"rewrite": t_link - t_rewrite, "link": t_end - t_link,
                         "total": t_end - t0}
+    if fn.profile is not None:
+        fn.profile.compile_times = fn.compile_times
+        fn.profile.linker = mode_.linker
     return fn
 
 
@@ -281,7 +284,7 @@ class Function:
                  name: str | None, allow_input_downcast: bool | None, profile: Any,
                  trust_input: bool) -> None:
         from theanine.backend import get_linker
-        from theanine.compile.profiling import ProfileStats
+        from theanine.compile.profiling import ProfileStats, register_for_exit
 
         self.name = name
         self.ins = ins
@@ -317,6 +320,8 @@ class Function:
         if profile is None:
             profile = config.profile
         self.profile = ProfileStats(self.name) if profile else None
+        if self.profile is not None:
+            register_for_exit(self.profile)
         self._run = get_linker(mode.linker).make_runner(fgraph, storage, self.profile)
 
     def _make_filter(self, pos: int, inp: In, allow_input_downcast: bool | None):
