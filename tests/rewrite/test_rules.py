@@ -80,6 +80,12 @@ CASES = [
      [rng.normal(size=3)]),
     ("sum_of_product_to_dot", lambda: (lambda x, y: ([x, y], (x * y).sum()))(_x(), T.dvector("y")),
      [rng.normal(size=3), rng.normal(size=3)]),
+    ("gemm", lambda: (lambda a, b, c: ([a, b, c], c * 0.5 + 2.0 * T.dot(a, b)))(_m(), _m(), _m()),
+     [rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))]),
+    ("gemm", lambda: (lambda a, v, y: ([a, v, y], y - T.dot(a, v)))(_m(), _x(), T.dvector("y")),
+     [rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3)]),
+    ("inplace_blas", lambda: (lambda a, b, c: ([a, b, c], T.exp(c) + T.dot(a, b)))(_m(), _m(), _m()),
+     [rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))]),
     ("fusion", lambda: (lambda x: ([x], T.exp(-x * x) * 0.5 + T.tanh(x)))(_x()),
      [rng.normal(size=50000)]),
     ("inplace_elemwise", lambda: (lambda m: ([m], T.dot(m, m.T) * 2))(_m()),
@@ -90,7 +96,7 @@ CASES = [
 CASES = [c for c in CASES if c[1] is not None]
 
 
-@pytest.mark.parametrize("rule, build, values", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("rule, build, values", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
 def test_rule_fires_and_preserves_values(rule, build, values):
     inputs, out = build()
     f = function(inputs, out)
@@ -219,3 +225,13 @@ def test_debugprint_shows_rewritten_graph():
     text = debugprint(f, file="str")
     assert "softplus" in text and "log" not in text.replace("softplus", "")
     assert pp(T.exp(x) * 2) == "(exp(x) * [2.])"
+
+
+def test_blas_ops_gradients():
+    from tests.ops.harness import check_grad
+    from theanine.tensor.blas import Gemm, Gemv
+
+    a, b, c = rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))
+    check_grad(lambda z, x, y: Gemm()(z, T.constant(0.7), x, y, T.constant(1.5)), [c, a, b])
+    check_grad(lambda z, x, y: Gemv()(z, T.constant(-1.0), x, y, T.constant(0.5)),
+               [rng.normal(size=3), a, rng.normal(size=4)])

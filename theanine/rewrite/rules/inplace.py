@@ -71,5 +71,22 @@ def inplace_subtensor(fgraph: FunctionGraph) -> int:
     return changes
 
 
+def inplace_blas(fgraph: FunctionGraph) -> int:
+    """Gemm/Gemv accumulate into a dead ``z`` instead of copying it."""
+    from theanine.tensor.blas import _Blas
+
+    changes = 0
+    for node in fgraph.toposort():
+        op = node.op
+        if isinstance(op, _Blas) and not op.inplace and _destroyable(fgraph, node.inputs[0], node) \
+                and node.inputs[0].type.dtype == node.outputs[0].type.dtype:
+            new = type(op)(True)(*node.inputs)
+            replace_all(fgraph, [(node.outputs[0], new)], "inplace_blas")
+            log_rewrite(fgraph, "inplace_blas", str(op))
+            changes += 1
+    return changes
+
+
 register("inplace", "fast_run", "inplace")(inplace_elemwise)
+register("inplace", "fast_run", "inplace")(inplace_blas)
 register("inplace", "fast_run", "inplace")(inplace_subtensor)

@@ -63,3 +63,54 @@ def sum_of_product_to_dot(fgraph, node):
         return None
     out = node.outputs[0]
     return [m.cast(dot(a, b), out.type.dtype)]
+
+
+def _scaled(v):
+    """``(scale, base)`` for ``base`` or ``scalar * base`` (scale None for 1)."""
+    n = v.owner
+    if n is not None and isinstance(n.op, Elemwise) and n.op.scalar_op.name == "mul" \
+            and len(n.inputs) == 2 and not n.op.inplace_pattern:
+        a, b = n.inputs
+        if all(a.type.broadcastable) and b.type.broadcastable == v.type.broadcastable:
+            return a, b
+        if all(b.type.broadcastable) and a.type.broadcastable == v.type.broadcastable:
+            return b, a
+    return None, v
+
+
+@register("specialize", *TAGS, "blas")
+@node_rewriter(["add", "sub"])
+def gemm(fgraph, node):
+    """``beta * z + alpha * dot(a, b) -> Gemm(z, alpha, a, b, beta)`` (Gemv for vectors),
+    also with subtraction; ``z`` must have the output's full shape."""
+    from theanine.tensor.blas import Gemm, Gemv
+    from theanine.tensor.linalg import Dot
+
+    out = node.outputs[0]
+    if len(node.inputs) != 2 or out.type.dtype not in ("float32", "float64") \
+            or out.ndim not in (1, 2):
+        return None
+    sign = -1.0 if node.op.scalar_op.name == "sub" else 1.0
+    for k in (1, 0):
+        if sign < 0 and k == 0:
+            continue
+        alpha, d = _scaled(node.inputs[k])
+        z_scale, z = _scaled(node.inputs[1 - k])
+        if d.owner is None or not isinstance(d.owner.op, Dot) or \
+                len(fgraph.clients.get(d, [])) != 1:
+            continue
+        a, b = d.owner.inputs
+        if a.ndim != 2 or b.ndim != out.ndim or z.type.broadcastable != out.type.broadcastable:
+            continue
+        dtype = out.type.dtype
+        if any(v.type.dtype != dtype for v in (z, a, b)):
+            continue
+        alpha = m.cast((alpha if alpha is not None else 1.0) * sign, dtype)
+        beta = m.cast(z_scale if z_scale is not None else 1.0, dtype)
+        if alpha.ndim:
+            alpha = alpha.dimshuffle([])
+        if beta.ndim:
+            beta = beta.dimshuffle([])
+        op = Gemm() if out.ndim == 2 else Gemv()
+        return [op(z, alpha, a, b, beta)]
+    return None
