@@ -301,7 +301,8 @@ def main(argv=None) -> int:
                 if res is None or (r["status"] == "ok" and (
                         res["status"] != "ok" or _load(r) < _load(res))):
                     res = r
-                if r["status"] != "ok" or _load(res) <= args.max_other_load:
+                if (r["status"] != "ok" or _load(res) <= args.max_other_load
+                        or attempt >= args.retries):
                     break
                 print(f"[{w}] {f}: too much other load, measuring again", file=sys.stderr)
             results[f] = res
