@@ -13,7 +13,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import scipy.special as sps
 
 _FLOAT_OF = {
     "bool": "float32", "int8": "float32", "uint8": "float32", "int16": "float32",
@@ -53,6 +52,16 @@ def _float_no_complex(*dtypes: str) -> str:
     if out.startswith("complex"):
         raise TypeError("this operation is not defined for complex numbers")
     return out
+
+
+def _special(name: str) -> Callable:
+    """``scipy.special.<name>``, imported on first use (keeps ``import theanine`` fast)."""
+    def fn(*args, **kwargs):
+        import scipy.special
+
+        return getattr(scipy.special, name)(*args, **kwargs)
+    fn.__name__ = name
+    return fn
 
 
 def _T():
@@ -241,8 +250,11 @@ def _softplus(x):
     return np.logaddexp(np.zeros((), x.dtype) if hasattr(x, "dtype") else 0.0, x)
 
 
+_expit = _special("expit")
+
+
 def _sigmoid(x):
-    return sps.expit(x)
+    return _expit(x)
 
 
 _SQRT_PI = float(np.sqrt(np.pi))
@@ -308,14 +320,14 @@ _TABLE: dict[str, tuple] = {
     "arcsinh": (1, np.arcsinh, F, _unary(lambda m, x, z: 1.0 / m.sqrt(x * x + 1)), {}),
     "arccosh": (1, np.arccosh, F, _unary(lambda m, x, z: 1.0 / m.sqrt(x * x - 1)), {}),
     "arctanh": (1, np.arctanh, F, _unary(lambda m, x, z: 1.0 / (1 - x * x)), {}),
-    "erf": (1, sps.erf, F, _unary(lambda m, x, z: (2 / _SQRT_PI) * m.exp(-(x * x))), {}),
-    "erfc": (1, sps.erfc, F, _unary(lambda m, x, z: (-2 / _SQRT_PI) * m.exp(-(x * x))), {}),
-    "erfinv": (1, sps.erfinv, F, _unary(lambda m, x, z: (_SQRT_PI / 2) * m.exp(z * z)), {}),
-    "erfcinv": (1, sps.erfcinv, F, _unary(lambda m, x, z: (-_SQRT_PI / 2) * m.exp(z * z)), {}),
-    "gamma": (1, sps.gamma, F, _unary(lambda m, x, z: z * m.psi(x)), {}),
-    "gammaln": (1, sps.gammaln, F, _unary(lambda m, x, z: m.psi(x)), {}),
-    "psi": (1, sps.psi, F, _unary(lambda m, x, z: m.tri_gamma(x)), {}),
-    "tri_gamma": (1, lambda x: sps.polygamma(1, x).astype(np.result_type(x, np.float32)), F,
+    "erf": (1, _special("erf"), F, _unary(lambda m, x, z: (2 / _SQRT_PI) * m.exp(-(x * x))), {}),
+    "erfc": (1, _special("erfc"), F, _unary(lambda m, x, z: (-2 / _SQRT_PI) * m.exp(-(x * x))), {}),
+    "erfinv": (1, _special("erfinv"), F, _unary(lambda m, x, z: (_SQRT_PI / 2) * m.exp(z * z)), {}),
+    "erfcinv": (1, _special("erfcinv"), F, _unary(lambda m, x, z: (-_SQRT_PI / 2) * m.exp(z * z)), {}),
+    "gamma": (1, _special("gamma"), F, _unary(lambda m, x, z: z * m.psi(x)), {}),
+    "gammaln": (1, _special("gammaln"), F, _unary(lambda m, x, z: m.psi(x)), {}),
+    "psi": (1, _special("psi"), F, _unary(lambda m, x, z: m.tri_gamma(x)), {}),
+    "tri_gamma": (1, lambda x: _special("polygamma")(1, x).astype(np.result_type(x, np.float32)), F,
                   None, {}),
     "sigmoid": (1, _sigmoid, F, _unary(lambda m, x, z: z * (1 - z)), {}),
     "softplus": (1, _softplus, F, _unary(lambda m, x, z: m.sigmoid(x)), {}),

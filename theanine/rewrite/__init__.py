@@ -12,6 +12,9 @@ from theanine.rewrite.engine import (  # noqa: F401
 from theanine.rewrite.rules import basic, canonicalize, fusion, inplace, specialize, stabilize  # noqa: F401,E501
 
 
+from theanine.scan import rewrites as _scan_rewrites  # noqa: F401,E402
+
+
 def applied(fn) -> list[tuple[str, str]]:
     """The rewrites that fired while compiling ``fn``: ``(rule, node)`` pairs."""
     return list(getattr(fn.maker.fgraph, "rewrite_log", []))

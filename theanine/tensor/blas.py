@@ -4,14 +4,19 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.linalg import blas
 
 from theanine.graph.basic import Apply
 from theanine.graph.op import Op
 from theanine.tensor.basic import as_tensor_variable
 
-_GEMM = {"float32": blas.sgemm, "float64": blas.dgemm}
-_GEMV = {"float32": blas.sgemv, "float64": blas.dgemv}
+_DTYPES = ("float32", "float64")
+
+
+def _blas(name: str, dtype: np.dtype):
+    """The BLAS routine ``name`` (gemm, gemv) for ``dtype``; scipy is imported on first use."""
+    from scipy.linalg import blas
+
+    return getattr(blas, ("s" if dtype == np.float32 else "d") + name)
 
 
 class _Blas(Op):
@@ -25,7 +30,7 @@ class _Blas(Op):
     def make_node(self, z, alpha, a, b, beta):
         z, alpha, a, b, beta = (as_tensor_variable(v) for v in (z, alpha, a, b, beta))
         dtype = z.type.dtype
-        if dtype not in _GEMM or any(v.type.dtype != dtype for v in (alpha, a, b, beta)):
+        if dtype not in _DTYPES or any(v.type.dtype != dtype for v in (alpha, a, b, beta)):
             raise TypeError(f"{type(self).__name__} needs float32 or float64 inputs of one dtype")
         if z.ndim != self.ndim or a.ndim != 2 or b.ndim != self.ndim or alpha.ndim or beta.ndim:
             raise TypeError(f"{type(self).__name__}: wrong ranks")
@@ -45,7 +50,7 @@ class Gemm(_Blas):
         if z.size == 0 or a.shape[1] == 0:
             out[0][0] = beta * z
             return
-        fn = _GEMM[z.dtype.name]
+        fn = _blas("gemm", z.dtype)
         zz = z if self.inplace else z.copy(order="F")
         res = fn(float(alpha), a, b, float(beta), zz, overwrite_c=True)
         out[0][0] = np.ascontiguousarray(res) if not res.flags.c_contiguous else res
@@ -72,7 +77,7 @@ class Gemv(_Blas):
         if y.size == 0 or a.shape[1] == 0:
             out[0][0] = beta * y
             return
-        fn = _GEMV[y.dtype.name]
+        fn = _blas("gemv", y.dtype)
         yy = y if self.inplace else y.copy()
         out[0][0] = fn(float(alpha), a, x, float(beta), yy, overwrite_y=True)
 

@@ -196,3 +196,19 @@ def sum_of_dimshuffle(fgraph, node):
     remaining = [d for d in range(base.ndim) if d not in base_axes]
     new_order = ["x" if k == "x" else remaining.index(k) for k in kept]
     return [dimshuffle(red, new_order)]
+
+
+@register("canonicalize", *TAGS)
+@node_rewriter(["second"])
+def second_of_elemwise(fgraph, node):
+    """``second(f(x), v) -> second(x, v)`` for element-wise ``f`` when ``x`` has the
+    shape of ``f(x)``: only the shape of the first argument matters, so ``f(x)`` need not
+    be kept (or computed) for it."""
+    a, b = node.inputs
+    n = a.owner
+    if n is None or not isinstance(n.op, Elemwise):
+        return None
+    for x in n.inputs:
+        if x.type.broadcastable == a.type.broadcastable:
+            return [m.second(x, b)]
+    return None

@@ -14,7 +14,7 @@ from theanine.rewrite.engine import GraphPass, log_rewrite, replace_all
 from theanine.scalar import ScalarOp
 from theanine.tensor.elemwise import Elemwise
 
-BLOCK = 8192  # elements per block when evaluating large fused expressions
+BLOCK = 1 << 16  # elements per block of large fused expressions (fits in L2 cache)
 
 
 class Composite(ScalarOp):

@@ -114,3 +114,99 @@ def gemm(fgraph, node):
         op = Gemm() if out.ndim == 2 else Gemv()
         return [op(z, alpha, a, b, beta)]
     return None
+
+
+def _increment(v):
+    """The node of ``v`` if it is an (advanced) increment of a subtensor, else None."""
+    from theanine.tensor.subtensor import AdvancedIncSubtensor, IncSubtensor
+
+    n = v.owner
+    if n is not None and isinstance(n.op, (IncSubtensor, AdvancedIncSubtensor)) \
+            and not n.op.set_instead_of_inc and not n.op.inplace:
+        return n
+    return None
+
+
+def _is_zeros(v) -> bool:
+    from theanine.rewrite.rules.stabilize import _is_zeros as z
+
+    return z(v)
+
+
+def _full(v, out) -> bool:
+    return v.type.broadcastable == out.type.broadcastable and v.type.dtype == out.type.dtype
+
+
+@register("specialize", *TAGS, "sparse_update")
+@node_rewriter(["add"])
+def add_sparse_increment(fgraph, node):
+    """``inc(zeros, v, i) + X -> inc(X, v, i)``: add a sparse increment without a dense
+    tensor of zeros (the gradient of an indexing, e.g. of an embedding matrix)."""
+    out = node.outputs[0]
+    for k, term in enumerate(node.inputs):
+        inc = _increment(term)
+        if inc is None or not _is_zeros(inc.inputs[0]) or len(fgraph.clients.get(term, [])) != 1:
+            continue
+        rest = [t for j, t in enumerate(node.inputs) if j != k]
+        base = rest[0] if len(rest) == 1 else node.op(*rest)
+        if not _full(base, out):
+            continue
+        return [type(inc.op)(inc.op.idx)(base, inc.inputs[1], *inc.inputs[2:])]
+    return None
+
+
+@register("specialize", *TAGS, "sparse_update")
+@node_rewriter(["mul"])
+def scale_sparse_increment(fgraph, node):
+    """``s * inc(X, v, i) -> inc(s * X, s * v, i)`` for a scalar-like ``s``."""
+    if len(node.inputs) != 2:
+        return None
+    out = node.outputs[0]
+    for k in (0, 1):
+        inc = _increment(node.inputs[k])
+        s = node.inputs[1 - k]
+        if inc is None or not all(s.type.broadcastable) or \
+                len(fgraph.clients.get(node.inputs[k], [])) != 1:
+            continue
+        base = m.mul(s, inc.inputs[0])
+        if not _full(base, out):
+            continue
+        s0 = s.dimshuffle([]) if s.ndim else s
+        val = m.cast(m.mul(s0, inc.inputs[1]), out.type.dtype)
+        return [type(inc.op)(inc.op.idx)(base, val, *inc.inputs[2:])]
+    return None
+
+
+@register("specialize", *TAGS, "sparse_update")
+@node_rewriter(["sub"])
+def subtract_sparse_increment(fgraph, node):
+    """``E - inc(Y, v, i) -> inc(E - Y, -v, i)``: an SGD step on rows touched by an
+    indexing updates only those rows (after the dense part)."""
+    a, b = node.inputs
+    out = node.outputs[0]
+    inc = _increment(b)
+    if inc is None or len(fgraph.clients.get(b, [])) != 1:
+        return None
+    base = m.sub(a, inc.inputs[0])
+    if not _full(base, out):
+        return None
+    val = m.cast(m.neg(inc.inputs[1]), out.type.dtype)
+    return [type(inc.op)(inc.op.idx)(base, val, *inc.inputs[2:])]
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Reduce])
+def sum_of_squares_to_dot(fgraph, node):
+    """``sum(sqr(x)) -> dot(x.ravel(), x.ravel())`` over all axes: one BLAS pass, no
+    temporary."""
+    if node.op.kind != "sum" or node.op.acc_dtype is not None:
+        return None
+    sq = node.inputs[0]
+    if len(node.op.axis) != sq.ndim or sq.ndim == 0 or sq.owner is None or \
+            not isinstance(sq.owner.op, Elemwise) or sq.owner.op.scalar_op.name != "sqr":
+        return None
+    x = sq.owner.inputs[0]
+    if x.type.dtype not in ("float32", "float64") or len(fgraph.clients.get(sq, [])) != 1:
+        return None
+    flat = x.flatten() if x.ndim != 1 else x
+    return [m.cast(dot(flat, flat), node.outputs[0].type.dtype)]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import scipy.special as sps
 
 from theanine.graph.basic import Apply
 from theanine.graph.op import Op
@@ -14,6 +13,12 @@ from theanine.tensor.basic import as_tensor_variable
 from theanine.tensor.type import INT_DTYPES, TensorType
 from theanine.tensor.variable import TensorVariable
 from theanine.scalar import upgrade_to_float
+
+def _scipy_special():
+    import scipy.special
+
+    return scipy.special
+
 
 sigmoid = m.sigmoid
 softplus = m.softplus
@@ -58,7 +63,7 @@ class Softmax(_AxisOp):
     def perform(self, node, inputs, out):
         x, dtype = inputs[0], node.outputs[0].type.numpy_dtype
         # SciPy's max-shift fails on an empty axis; the result is then simply empty
-        out[0][0] = np.asarray(sps.softmax(x, axis=self.axis), dtype=dtype) if x.size \
+        out[0][0] = np.asarray(_scipy_special().softmax(x, axis=self.axis), dtype=dtype) if x.size \
             else np.empty(x.shape, dtype)
 
     def L_op(self, inputs, outputs, output_grads):
@@ -108,7 +113,7 @@ class LogSoftmax(_AxisOp):
     def perform(self, node, inputs, out):
         x, dtype = inputs[0], node.outputs[0].type.numpy_dtype
         # SciPy's max-shift fails on an empty axis; the result is then simply empty
-        out[0][0] = np.asarray(sps.log_softmax(x, axis=self.axis), dtype=dtype) if x.size \
+        out[0][0] = np.asarray(_scipy_special().log_softmax(x, axis=self.axis), dtype=dtype) if x.size \
             else np.empty(x.shape, dtype)
 
     def L_op(self, inputs, outputs, output_grads):

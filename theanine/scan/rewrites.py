@@ -1,0 +1,177 @@
+"""Rewrites that make scan fast.
+
+* ``scan_pushout_accumulator``: a state used only as ``A_t = A_{t-1} + delta_t`` and read
+  only at the end becomes ``A_0 + sum_t delta_t`` after the loop; when ``delta_t`` is an
+  outer product of two vectors the sum is one matrix product (the weight gradients of
+  back-propagation through time).
+* ``scan_pushout_seq_dot``: ``dot(x_t, W)`` with ``x_t`` a sequence element and ``W`` a
+  non-sequence becomes one matrix product over the whole sequence before the loop.
+"""
+
+from __future__ import annotations
+
+from theanine.graph.basic import Constant, ancestors, clone_replace
+from theanine.rewrite.db import register
+from theanine.rewrite.engine import node_rewriter
+from theanine.scan.op import Scan, ScanInfo
+from theanine.tensor.elemwise import DimShuffle, Elemwise
+from theanine.tensor.linalg import Dot
+from theanine.tensor.subtensor import Subtensor
+from theanine.tensor.type import TensorType
+
+TAGS = ("fast_run", "scan")
+
+
+def _last_only(fgraph, var) -> list | None:
+    """The ``var[-1]`` nodes if they are the only uses of ``var``, else None."""
+    uses = []
+    for client, _ in fgraph.clients.get(var, []):
+        if client == "output" or not isinstance(client.op, Subtensor) \
+                or client.op.idx != (("i",),) or not isinstance(client.inputs[1], Constant) \
+                or int(client.inputs[1].data) != -1:
+            return None
+        uses.append(client)
+    return uses or None
+
+
+def _uses(var, roots) -> list:
+    """Nodes among the ancestors of ``roots`` that read ``var``."""
+    out = []
+    for v in ancestors(roots):
+        if v.owner is not None and any(i is var for i in v.owner.inputs) and v.owner not in out:
+            out.append(v.owner)
+    return out
+
+
+def _outer_vectors(delta):
+    """``(a, b)`` if ``delta`` is ``a[:, None] * b[None, :]`` for vectors a and b."""
+    n = delta.owner
+    if n is None or not isinstance(n.op, Elemwise) or n.op.scalar_op.name != "mul" \
+            or len(n.inputs) != 2 or delta.ndim != 2:
+        return None
+    cols = []
+    for v in n.inputs:
+        o = v.owner
+        if o is None or not isinstance(o.op, DimShuffle):
+            return None
+        cols.append((o.op.new_order, o.inputs[0]))
+    (p0, a), (p1, b) = cols
+    if p0 == (0, "x") and p1 == ("x", 0):
+        return a, b
+    if p0 == ("x", 0) and p1 == (0, "x"):
+        return b, a
+    return None
+
+
+def _rebuild(op, node, drop_state, new_nit):
+    """A Scan like ``node`` without recurrent state ``drop_state`` and with extra nit-sot
+    outputs ``new_nit`` (inner expressions); returns (new outputs, map old->new)."""
+    info = op.info
+    seq_in, tap_in, ns_in = op.inner_groups()
+    R = info.n_rec
+    keep = [j for j in range(R) if j != drop_state]
+    inner_inputs = seq_in + [v for j in keep for v in tap_in[j]] + ns_in
+    rec_out = [op.inner_outputs[j] for j in keep]
+    nit_out = op.inner_outputs[R:R + info.n_nitsot]
+    cond = op.inner_outputs[R + info.n_nitsot:]
+    new_info = ScanInfo(n_seqs=info.n_seqs, taps=tuple(info.taps[j] for j in keep),
+                        n_nitsot=info.n_nitsot + len(new_nit), n_nonseqs=info.n_nonseqs,
+                        until=info.until, name=info.name,
+                        truncate_gradient=info.truncate_gradient,
+                        check_lengths=info.check_lengths)
+    new_op = Scan(inner_inputs, rec_out + nit_out + list(new_nit) + cond, new_info, op.mode)
+    n_steps, *rest = node.inputs
+    S = info.n_seqs
+    seqs, inits, nonseqs = rest[:S], rest[S:S + R], rest[S + R:]
+    outs = new_op(n_steps, *seqs, *[inits[j] for j in keep], *nonseqs)
+    outs = outs if isinstance(outs, list) else [outs]
+    mapping = {}
+    for k, j in enumerate(keep):
+        mapping[node.outputs[j]] = outs[k]
+    for k in range(info.n_nitsot):
+        mapping[node.outputs[R + k]] = outs[len(keep) + k]
+    extra = outs[len(keep) + info.n_nitsot:]
+    return extra, mapping
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Scan])
+def scan_pushout_accumulator(fgraph, node):
+    """Move ``A_t = A_{t-1} + delta_t`` out of the loop (see the module docstring)."""
+    from theanine.tensor import math as m
+    from theanine.tensor.linalg import dot
+
+    op = node.op
+    info = op.info
+    if info.until:
+        return None
+    seq_in, tap_in, ns_in = op.inner_groups()
+    for j in range(info.n_rec):
+        if info.taps[j] != (-1,):
+            continue
+        uses = _last_only(fgraph, node.outputs[j])
+        if uses is None:
+            continue
+        prev = tap_in[j][0]
+        out = op.inner_outputs[j]
+        n = out.owner
+        if n is None or not isinstance(n.op, Elemwise) or n.op.scalar_op.name != "add" \
+                or len(n.inputs) != 2 or prev not in n.inputs:
+            continue
+        delta = n.inputs[1] if n.inputs[0] is prev else n.inputs[0]
+        if delta.type.broadcastable != out.type.broadcastable or \
+                delta.type.dtype != out.type.dtype:
+            continue
+        readers = _uses(prev, op.inner_outputs)
+        if readers != [n]:
+            continue
+        init = node.inputs[1 + info.n_seqs + j][0]
+        vecs = _outer_vectors(delta)
+        if vecs is not None:
+            extra, mapping = _rebuild(op, node, j, list(vecs))
+            total = dot(extra[0].T, extra[1])
+        else:
+            extra, mapping = _rebuild(op, node, j, [delta])
+            total = m.sum(extra[0], axis=0)
+        final = m.cast(init + total, out.type.dtype)
+        repl = dict(mapping)
+        for u in uses:
+            repl[u.outputs[0]] = final
+        return repl
+    return None
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Scan])
+def scan_pushout_seq_dot(fgraph, node):
+    """``dot(x_t, W)`` inside the loop -> ``dot(X, W)[t]`` computed once before it."""
+    from theanine.tensor.linalg import dot
+
+    op = node.op
+    info = op.info
+    seq_in, tap_in, ns_in = op.inner_groups()
+    n_steps, *rest = node.inputs
+    S, R = info.n_seqs, info.n_rec
+    outer_seqs, outer_ns = rest[:S], rest[S + R:]
+    for v in ancestors(op.inner_outputs):
+        d = v.owner
+        if d is None or not isinstance(d.op, Dot):
+            continue
+        x, W = d.inputs
+        if x.ndim != 1 or W.ndim != 2 or x not in seq_in or W not in ns_in:
+            continue
+        X = outer_seqs[seq_in.index(x)][:n_steps]
+        Wo = outer_ns[ns_in.index(W)]
+        XW = dot(X, Wo)
+        ph = TensorType(v.type.dtype, (None,) * v.ndim)(f"{x.name}.W")
+        new_inner = clone_replace(op.inner_outputs, {v: ph})
+        new_info = ScanInfo(n_seqs=S + 1, taps=info.taps, n_nitsot=info.n_nitsot,
+                            n_nonseqs=info.n_nonseqs, until=info.until, name=info.name,
+                            truncate_gradient=info.truncate_gradient,
+                            check_lengths=info.check_lengths)
+        new_op = Scan(seq_in + [ph] + [t for g in tap_in for t in g] + ns_in, new_inner,
+                      new_info, op.mode)
+        outs = new_op(n_steps, *outer_seqs, XW, *rest[S:])
+        outs = outs if isinstance(outs, list) else [outs]
+        return dict(zip(node.outputs, outs))
+    return None
