@@ -86,6 +86,21 @@ CASES = [
      [rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3)]),
     ("inplace_blas", lambda: (lambda a, b, c: ([a, b, c], T.exp(c) + T.dot(a, b)))(_m(), _m(), _m()),
      [rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))]),
+    ("second_of_elemwise", lambda: (lambda x: ([x], T.second(T.exp(x), 2.0) + T.exp(x).sum()))(
+        _x()), [rng.normal(size=3)]),
+    ("add_sparse_increment", lambda: (lambda E, i: ([E, i], E * 2 + T.inc_subtensor(
+        T.zeros_like(E)[i], 1.0)))(_m(), T.lvector("i")),
+     [rng.normal(size=(4, 3)), np.array([0, 2, 0])]),
+    ("scale_sparse_increment", lambda: (lambda E, i: ([E, i], 3.0 * T.inc_subtensor(
+        (E * 2)[i], 1.0)))(_m(), T.lvector("i")),
+     [rng.normal(size=(4, 3)), np.array([0, 2, 0])]),
+    ("subtract_sparse_increment", lambda: (lambda E, i: ([E, i], E - T.inc_subtensor(
+        (E * 2)[i], 1.0)))(_m(), T.lvector("i")),
+     [rng.normal(size=(4, 3)), np.array([1, 1, 3])]),
+    ("sum_of_squares_to_dot", lambda: (lambda m: ([m], T.sqr(m).sum()))(_m()),
+     [rng.normal(size=(3, 4))]),
+    ("scan_pushout_seq_dot", lambda: _rnn_cost(grad=False), None),
+    ("scan_pushout_accumulator", lambda: _rnn_cost(grad=True), None),
     ("fusion", lambda: (lambda x: ([x], T.exp(-x * x) * 0.5 + T.tanh(x)))(_x()),
      [rng.normal(size=50000)]),
     ("inplace_elemwise", lambda: (lambda m: ([m], T.dot(m, m.T) * 2))(_m()),
@@ -94,6 +109,18 @@ CASES = [
      [rng.normal(size=4)]),
 ]
 CASES = [c for c in CASES if c[1] is not None]
+_RNN_VALUES = [rng.normal(size=(5, 3)), rng.normal(size=2), rng.normal(size=(3, 2)),
+               rng.normal(size=(2, 2))]
+CASES = [(r, b, v if v is not None else _RNN_VALUES) for r, b, v in CASES]
+
+
+def _rnn_cost(grad: bool):
+    X, h0, W, U = T.dmatrix("X"), T.dvector("h0"), T.dmatrix("W"), T.dmatrix("U")
+    hs, _ = theanine.scan(lambda x, h, W, U: T.tanh(T.dot(x, W) + T.dot(h, U)),
+                          sequences=X, outputs_info=h0, non_sequences=[W, U])
+    cost = hs[-1].sum()
+    out = theanine.grad(cost, [W, U]) if grad else [hs]
+    return [X, h0, W, U], out
 
 
 @pytest.mark.parametrize("rule, build, values", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
@@ -102,7 +129,12 @@ def test_rule_fires_and_preserves_values(rule, build, values):
     f = function(inputs, out)
     assert rule in _fired(f), f"{rule} did not fire; fired: {sorted(_fired(f))}"
     ref = function(inputs, out, mode=NO_REWRITES)
-    np.testing.assert_allclose(f(*values), ref(*values), rtol=1e-10, atol=1e-12)
+    got, expected = f(*values), ref(*values)
+    if isinstance(got, list):
+        for g, e in zip(got, expected):
+            np.testing.assert_allclose(g, e, rtol=1e-10, atol=1e-12)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
 
 
 def test_every_registered_rule_is_tested():
