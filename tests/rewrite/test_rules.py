@@ -138,7 +138,7 @@ def test_rule_fires_and_preserves_values(rule, build, values):
 
 
 def test_every_registered_rule_is_tested():
-    tested = {c[0] for c in CASES} | {"final_merge"}
+    tested = {c[0] for c in CASES} | {"final_merge", "inplace_update"}  # see below
     assert set(rewrites.names()) <= tested, set(rewrites.names()) - tested
 
 
@@ -267,3 +267,29 @@ def test_blas_ops_gradients():
     check_grad(lambda z, x, y: Gemm()(z, T.constant(0.7), x, y, T.constant(1.5)), [c, a, b])
     check_grad(lambda z, x, y: Gemv()(z, T.constant(-1.0), x, y, T.constant(0.5)),
                [rng.normal(size=3), a, rng.normal(size=4)])
+
+
+def test_inplace_update_of_shared_variables():
+    E = theanine.shared(rng.normal(size=(6, 3)), "E")
+    E_ref = theanine.shared(E.get_value(), "E_ref")
+    i = T.lvector("i")
+
+    def step(P):
+        cost = P[i].sum() + 0.01 * T.sqr(P).sum()
+        return cost, [(P, P - 0.1 * theanine.grad(cost, P))]
+
+    c, upd = step(E)
+    f = function([i], c, updates=upd)
+    assert "inplace_update" in _fired(f)
+    c_ref, upd_ref = step(E_ref)
+    f_ref = function([i], c_ref, updates=upd_ref, mode=NO_REWRITES)
+    buf = E.get_value(borrow=True)
+    for idx in ([0, 0, 3], [5], [1, 2, 1]):
+        np.testing.assert_allclose(f(np.array(idx)), f_ref(np.array(idx)))
+        np.testing.assert_allclose(E.get_value(), E_ref.get_value())
+    assert E.get_value(borrow=True) is buf  # the update was written into E's own buffer
+    # the old value returned to the user blocks it
+    W = theanine.shared(np.ones(3), "W")
+    g = function([], W.T * 1, updates=[(W, W * 2)])
+    np.testing.assert_array_equal(g(), [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(W.get_value(), [2.0, 2.0, 2.0])

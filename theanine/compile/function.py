@@ -250,6 +250,8 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
             shared_vars.append(s)
 
     fgraph = FunctionGraph(explicit + shared_vars, out_vars + [v for _, v in upd_pairs])
+    fgraph.update_mapping = {len(out_vars) + k: len(explicit) + shared_vars.index(s)
+                             for k, (s, _) in enumerate(upd_pairs)}
     mode_ = get_mode(mode)
     t_rewrite = time.perf_counter()
     rewriter = mode_.get_rewriter()
@@ -314,8 +316,11 @@ class Function:
             copy = not borrow_out[k] and (_may_alias(v, protected) or v in upd_vars)
             self._out_cells.append((storage[v], copy))
         self._updates = []
-        for s, v in zip(updated, outputs[n_out:]):
-            self._updates.append((s.storage, storage[v], _may_alias(v, protected)))
+        for k, (s, v) in enumerate(zip(updated, outputs[n_out:])):
+            own = fgraph.inputs[fgraph.update_mapping[n_out + k]]
+            # a value computed in place in its own shared variable's buffer needs no copy
+            self._updates.append((s.storage, storage[v], _may_alias(v, protected - {own})
+                                  or v is own))
         self._single = single
         if profile is None:
             profile = config.profile

@@ -48,6 +48,11 @@ class FunctionGraph:
         self.apply_nodes: set[Apply] = set()
         self.variables: set[Variable] = set()
         self.features: list[Feature] = []
+        #: extra ordering constraints: node -> nodes that must run before it (set by
+        #: in-place rewrites so that nothing reads a buffer after it was overwritten)
+        self.orderings: dict[Apply, list[Apply]] = {}
+        #: output index -> input index of the shared variable that output updates
+        self.update_mapping: dict[int, int] = {}
         for var in self.inputs:
             self._add_variable(var)
         for node in toposort(self.outputs, self.inputs):
@@ -169,8 +174,32 @@ class FunctionGraph:
         feature.on_attach(self)
 
     def toposort(self) -> list[Apply]:
-        """Apply nodes in a deterministic dependency order."""
-        return toposort(self.outputs, self.inputs)
+        """Apply nodes in a deterministic dependency order (honouring ``orderings``)."""
+        base = toposort(self.outputs, self.inputs)
+        orderings = {n: [p for p in pre if p in self.apply_nodes]
+                     for n, pre in self.orderings.items() if n in self.apply_nodes}
+        if not any(orderings.values()):
+            return base
+        rank = {n: k for k, n in enumerate(base)}
+        done: set = set()
+        order: list[Apply] = []
+        for root in base:
+            stack = [(root, False)]
+            while stack:
+                node, expanded = stack.pop()
+                if node in done:
+                    continue
+                if expanded:
+                    done.add(node)
+                    order.append(node)
+                    continue
+                stack.append((node, True))
+                deps = [i.owner for i in node.inputs if i.owner in rank] + \
+                    orderings.get(node, [])
+                for d in sorted(deps, key=lambda n: -rank[n]):
+                    if d not in done:
+                        stack.append((d, False))
+        return order
 
     def __str__(self) -> str:
         return f"FunctionGraph({', '.join(map(str, self.outputs))})"

@@ -90,12 +90,21 @@ class Composite(ScalarOp):
                 expr = f"asarray({expr}, d{k})"
             lines.append(f"    t{k} = {expr}")
             probes.append(np.ones(1, dtype))
-        lines.append(f"    return t{len(self.steps) - 1}")
+        last = len(self.steps) - 1
+        lines.append(f"    return t{last}")
+        # a second entry point writing the result into ``out`` (in-place outputs)
+        final = lines[-2].split(" = ", 1)[1]
+        if final.startswith(f"f{last}(") and isinstance(env.get(f"f{last}"), np.ufunc):
+            out_line = f"    return {final[:-1]}, out=out)"
+        else:
+            out_line = f"    out[...] = t{last}\n    return out"
+        lines += [f"def kernel_out({', '.join(names + ['out'])}):"] + lines[1:-2] + [out_line]
         source = "\n".join(lines)
         code = compile(source, f"<theanine fused kernel {self.name}>", "exec")
         exec(code, env)  # noqa: S102 - a generated kernel, the one kind of code in strings
         kernel = env["kernel"]
         kernel.source = source
+        self.kernel_out = env["kernel_out"]
         return kernel
 
     def _second_is_redundant(self) -> bool:
@@ -137,10 +146,11 @@ class Composite(ScalarOp):
             out = np.empty(shape, dtype)
         flat_out = out.reshape(-1)
         size = flat_out.size
+        kernel_out = self.kernel_out
         for start in range(0, size, BLOCK):
             stop = min(start + BLOCK, size)
-            flat_out[start:stop] = self.kernel(*[f if f.ndim == 0 else f[start:stop]
-                                                 for f in flats])
+            kernel_out(*[f if f.ndim == 0 else f[start:stop] for f in flats],
+                       flat_out[start:stop])
         return out
 
 
@@ -168,7 +178,12 @@ class FusedElemwise(Elemwise):
             res = self.scalar_op.evaluate_blocks(inputs, shape, dtype, target)
         else:
             try:
-                res = self.scalar_op.kernel(*inputs)
+                target = inputs[self.inplace_pattern[0][1]] if self.inplace_pattern else None
+                if target is not None and target.dtype == dtype and all(
+                        x.shape == target.shape or x.size == 1 for x in inputs):
+                    res = self.scalar_op.kernel_out(*inputs, target)
+                else:
+                    res = self.scalar_op.kernel(*inputs)
             except ValueError:
                 self._check_broadcast(node, inputs, None)
                 raise

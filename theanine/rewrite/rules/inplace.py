@@ -1,8 +1,9 @@
 """In-place: ops overwrite input buffers that nothing else needs.
 
-Safety (the destroy handler's job): an input is overwritten only if the node is its
-only reader, it is not a graph input, a shared value, a constant or a graph output,
-and it is not a view of another variable (so no alias can be read later).
+Safety (the destroy handler's job): an intermediate is overwritten only if the node is
+its only reader, it is not a graph output and not a view of another variable. A shared
+variable is overwritten only by its own update, after every other reader of it or of a
+view of it (``fgraph.orderings``), and never while its old value is returned.
 """
 
 from __future__ import annotations
@@ -27,6 +28,86 @@ def _destroyable(fgraph: FunctionGraph, var, node) -> bool:
     if op.view_map.get(var.index) or op.destroy_map.get(var.index):
         return False
     return True
+
+
+def _aliases(fgraph: FunctionGraph, var) -> list:
+    """``var`` and every variable that may be a view of it."""
+    out, stack = [], [var]
+    while stack:
+        v = stack.pop()
+        if v in out:
+            continue
+        out.append(v)
+        for client, i in fgraph.clients.get(v, []):
+            if client == "output":
+                continue
+            for o, ins in client.op.view_map.items():
+                if i in ins:
+                    stack.append(client.outputs[o])
+    return out
+
+
+def _depends_on(var, node) -> bool:
+    from theanine.graph.basic import ancestors
+
+    return any(v.owner is node for v in ancestors([var]))
+
+
+def _destroy_shared(fgraph: FunctionGraph, node, shared):
+    """Make the element-wise ``node`` write into ``shared``'s buffer; returns the new
+    output, or None when that is not safe."""
+    if node is None or not isinstance(node.op, Elemwise) or node.op.inplace_pattern:
+        return None
+    so = node.op.scalar_op
+    out = node.outputs[0]
+    fused = type(node.op).__name__ == "FusedElemwise"
+    if not fused and (not isinstance(so.fn if so.nin != -1 else so.binary, np.ufunc)
+                      or (so.nin == -1 and len(node.inputs) != 2)):
+        return None
+    if shared not in node.inputs or shared.type.dtype != out.type.dtype or \
+            shared.type.broadcastable != out.type.broadcastable:
+        return None
+    aliases = _aliases(fgraph, shared)
+    if any(c == "output" for a in aliases for c, _ in fgraph.clients.get(a, [])):
+        return None  # the old value (or a view of it) is returned to the user
+    readers = [c for a in aliases for c, _ in fgraph.clients.get(a, [])
+               if c is not node and c != "output"]
+    if any(_depends_on(o, node) for r in readers for o in r.outputs):
+        return None  # a reader needs the new value too: no order works
+    if any(r.op.destroy_map for r in readers):
+        return None
+    new = type(node.op)(so, ((0, node.inputs.index(shared)),))(*node.inputs)
+    replace_all(fgraph, [(out, new)], "inplace_update")
+    fgraph.orderings.setdefault(new.owner, []).extend(readers)
+    log_rewrite(fgraph, "inplace_update", str(new.owner.op))
+    return new
+
+
+def inplace_update(fgraph: FunctionGraph) -> int:
+    """A shared variable's update is computed in the variable's own buffer when every
+    other reader of the old value (or of a view of it) can run before. Handles an
+    element-wise update and an (advanced) increment of one (sparse SGD steps)."""
+    changes = 0
+    for out_idx, in_idx in sorted(fgraph.update_mapping.items()):
+        shared = fgraph.inputs[in_idx]
+        upd = fgraph.outputs[out_idx]
+        node = upd.owner
+        if node is None:
+            continue
+        if isinstance(node.op, (IncSubtensor, AdvancedIncSubtensor)) and not node.op.inplace:
+            base = node.inputs[0]
+            if len(fgraph.clients.get(base, [])) != 1 or base.owner is None:
+                continue
+            if _destroy_shared(fgraph, base.owner, shared) is None:
+                continue
+            node = upd.owner  # inputs were replaced: take the node again
+            op = node.op
+            new = type(op)(op.idx, op.set_instead_of_inc, True)(*node.inputs)
+            replace_all(fgraph, [(upd, new)], "inplace_update")
+            changes += 1
+        elif _destroy_shared(fgraph, node, shared) is not None:
+            changes += 1
+    return changes
 
 
 def inplace_elemwise(fgraph: FunctionGraph) -> int:
@@ -87,6 +168,7 @@ def inplace_blas(fgraph: FunctionGraph) -> int:
     return changes
 
 
+register("inplace", "fast_run", "inplace")(inplace_update)
 register("inplace", "fast_run", "inplace")(inplace_elemwise)
 register("inplace", "fast_run", "inplace")(inplace_blas)
 register("inplace", "fast_run", "inplace")(inplace_subtensor)
