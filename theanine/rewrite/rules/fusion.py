@@ -94,11 +94,12 @@ class Composite(ScalarOp):
         lines.append(f"    return t{last}")
         # a second entry point writing the result into ``out`` (in-place outputs)
         final = lines[-2].split(" = ", 1)[1]
+        body = lines[1:-2]
         if final.startswith(f"f{last}(") and isinstance(env.get(f"f{last}"), np.ufunc):
-            out_line = f"    return {final[:-1]}, out=out)"
+            body.append(f"    return {final[:-1]}, out=out)")
         else:
-            out_line = f"    out[...] = t{last}\n    return out"
-        lines += [f"def kernel_out({', '.join(names + ['out'])}):"] + lines[1:-2] + [out_line]
+            body += [lines[-2], f"    out[...] = t{last}", "    return out"]
+        lines += [f"def kernel_out({', '.join(names + ['out'])}):"] + body
         source = "\n".join(lines)
         code = compile(source, f"<theanine fused kernel {self.name}>", "exec")
         exec(code, env)  # noqa: S102 - a generated kernel, the one kind of code in strings
