@@ -62,6 +62,9 @@ CASES = [
      [rng.normal(size=3)]),
     ("log_one_minus_sigmoid", lambda: (lambda x: ([x], T.log(1 - T.nnet.sigmoid(x))))(_x()),
      [rng.normal(size=3)]),
+    ("log_exp", lambda: (lambda x: ([x], T.log(T.exp(x)) * 2))(_x()), [rng.normal(size=3)]),
+    ("sort_commutative", lambda: (lambda x, y: ([x, y], T.exp(x * y) + T.exp(y * x)))(
+        _x(), T.dvector("y")), [rng.normal(size=3), rng.normal(size=3)]),
     ("log1p_exp", lambda: (lambda x: ([x], T.log1p(T.exp(x))))(_x()), [rng.normal(size=3)]),
     ("log_one_plus_exp", lambda: (lambda x: ([x], T.log(1 + T.exp(x))))(_x()),
      [rng.normal(size=3)]),
@@ -128,6 +131,9 @@ def test_rule_fires_and_preserves_values(rule, build, values):
     inputs, out = build()
     f = function(inputs, out)
     assert rule in _fired(f), f"{rule} did not fire; fired: {sorted(_fired(f))}"
+    if rule == "sort_commutative":  # and the two products then merge into one
+        assert sum(1 for n in f.maker.fgraph.apply_nodes
+                   if "exp" in str(n.op) and "mul" not in str(n.op)) <= 1
     ref = function(inputs, out, mode=NO_REWRITES)
     got, expected = f(*values), ref(*values)
     if isinstance(got, list):
@@ -138,12 +144,15 @@ def test_rule_fires_and_preserves_values(rule, build, values):
 
 
 def test_every_registered_rule_is_tested():
-    tested = {c[0] for c in CASES} | {"final_merge", "inplace_update"}  # see below
+    tested = {c[0] for c in CASES} | {"final_merge", "merge2", "inplace_update"}  # see below
     assert set(rewrites.names()) <= tested, set(rewrites.names()) - tested
 
 
 def test_rules_do_not_fire_where_unsafe():
     x = _x()
+    # exp(log(x)) is not x for negative x: left alone
+    f0 = function([x], T.exp(T.log(x)))
+    assert np.isnan(f0(np.array([-1.0]))[0])
     # x*1 where x would need broadcasting to the output shape: kept as a broadcast
     s = T.dscalar("s")
     f = function([s, x], s * T.ones_like(x))

@@ -1,6 +1,7 @@
 """The rewrite registry: rules grouped in ordered phases, selected by tags.
 
-Phases run in order of position (merge 0, canonicalize 1, stabilize 1.5, specialize 2,
+Phases run in order of position (merge 0, canonicalize 1, stabilize 1.5, merge2 1.9,
+specialize 2,
 fusion 49, final merge 70, inplace 75: nothing may merge after in-place choices). A mode is a query: the rules carrying one of
 the included tags and none of the excluded ones (a rule's name is also a tag).
 """
@@ -75,7 +76,7 @@ class RewriteDB:
 
 rewrites = RewriteDB()
 for _name, _pos, _kind in (("merge", 0, "pass"), ("canonicalize", 1, "equilibrium"),
-                           ("stabilize", 1.5, "equilibrium"),
+                           ("stabilize", 1.5, "equilibrium"), ("merge2", 1.9, "pass"),
                            ("specialize", 2, "equilibrium"), ("fusion", 49, "pass"),
                            ("final_merge", 70, "pass"), ("inplace", 75, "pass")):
     rewrites.register_phase(_name, _pos, _kind)

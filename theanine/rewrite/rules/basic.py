@@ -49,6 +49,7 @@ def merge(fgraph: FunctionGraph) -> int:
 
 
 register("merge", "fast_run", "fast_compile")(merge)
+register("merge2", "fast_run", "fast_compile")(GraphPass(merge, "merge2"))
 register("final_merge", "fast_run", "fast_compile")(GraphPass(merge, "final_merge"))
 
 

@@ -212,3 +212,19 @@ def second_of_elemwise(fgraph, node):
         if x.type.broadcastable == a.type.broadcastable:
             return [m.second(x, b)]
     return None
+
+
+def _creation_order(v) -> int:
+    return int(v.auto_name.rsplit("_", 1)[1])
+
+
+@register("canonicalize", *TAGS)
+@node_rewriter(["add", "mul"])
+def sort_commutative(fgraph, node):
+    """Put the inputs of sums and products in a canonical order (constants last, then by
+    creation), so that ``x * y`` and ``y * x`` merge."""
+    key = [(isinstance(i, Constant), _creation_order(i)) for i in node.inputs]
+    order = sorted(range(len(node.inputs)), key=lambda k: key[k])
+    if order == list(range(len(node.inputs))):
+        return None
+    return [node.op(*[node.inputs[k] for k in order])]

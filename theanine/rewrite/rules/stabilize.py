@@ -23,6 +23,7 @@ def _pattern(name, in_pattern, out):
 _pattern("log_sigmoid", (E("log"), (E("sigmoid"), "x")), lambda x: -m.softplus(-x))
 _pattern("log_one_minus_sigmoid", (E("log"), (E("sub"), 1, (E("sigmoid"), "x"))),
          lambda x: -m.softplus(x))
+_pattern("log_exp", (E("log"), (E("exp"), "x")), lambda x: x)
 _pattern("log1p_exp", (E("log1p"), (E("exp"), "x")), lambda x: m.softplus(x))
 _pattern("log_one_plus_exp", (E("log"), (E("add"), 1, (E("exp"), "x"))),
          lambda x: m.softplus(x))
