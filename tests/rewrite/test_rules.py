@@ -104,6 +104,8 @@ CASES = [
      [rng.normal(size=(3, 4))]),
     ("scan_pushout_seq_dot", lambda: _rnn_cost(grad=False), None),
     ("scan_pushout_accumulator", lambda: _rnn_cost(grad=True), None),
+    ("scan_save_memory", lambda: (lambda i, o: (i, o[0][-1] * 2))(*_rnn_cost(grad=False)),
+     None),
     ("fusion", lambda: (lambda x: ([x], T.exp(-x * x) * 0.5 + T.tanh(x)))(_x()),
      [rng.normal(size=50000)]),
     ("inplace_elemwise", lambda: (lambda m: ([m], T.dot(m, m.T) * 2))(_m()),

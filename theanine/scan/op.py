@@ -41,6 +41,7 @@ class ScanInfo:
     name: str = "scan"
     truncate_gradient: int = -1
     check_lengths: bool = False  # n_steps came from the sequences: they must all match
+    last_only: tuple = ()  # per recurrent output: keep only the last step (a ring buffer)
 
     @property
     def n_rec(self) -> int:
@@ -142,15 +143,18 @@ class Scan(Op):
             k += len(t)
         for c, v in zip(cells[k:], nonseqs):
             c[0] = v
-        bufs = []
+        bufs, sizes = [], []
+        last_only = info.last_only or (False,) * info.n_rec
         for j, init in enumerate(inits):
             lb = info.lookback[j]
             if init.shape[0] < lb:
                 raise ValueError(f"scan {info.name!r}: output {j} uses taps {list(info.taps[j])}"
                                  f" and needs {lb} initial values, got {init.shape[0]}")
-            buf = np.empty((lb + n_steps,) + init.shape[1:], dtype=init.dtype)
+            size = lb + 1 if last_only[j] else lb + n_steps  # ring buffer, or the history
+            buf = np.empty((size,) + init.shape[1:], dtype=init.dtype)
             buf[:lb] = init[init.shape[0] - lb:]
             bufs.append(buf)
+            sizes.append(size)
         out_cells = fn._out_cells
         run = fn._run
         nit = [None] * info.n_nitsot
@@ -161,15 +165,15 @@ class Scan(Op):
             for c, s in zip(seq_cells, seqs):
                 c[0] = s[t]
             for j in range(n_rec):
-                lb = info.lookback[j]
+                lb, size = info.lookback[j], sizes[j]
                 buf = bufs[j]
                 for c, tap in zip(tap_cells[j], info.taps[j]):
-                    c[0] = buf[lb + t + tap]
+                    c[0] = buf[(lb + t + tap) % size]
             run()
             for j in range(n_rec):
                 value = out_cells[j][0][0]
                 try:
-                    bufs[j][info.lookback[j] + t] = value
+                    bufs[j][(info.lookback[j] + t) % sizes[j]] = value
                 except ValueError:
                     raise ValueError(
                         f"scan {info.name!r}: step {t} returned output {j} of shape "
@@ -185,7 +189,12 @@ class Scan(Op):
                 done = t + 1
                 break
         for j in range(n_rec):
-            out[j][0] = bufs[j][info.lookback[j]: info.lookback[j] + done]
+            lb = info.lookback[j]
+            if last_only[j]:
+                k = (lb + done - 1) % sizes[j]
+                out[j][0] = bufs[j][k: k + 1].copy()
+            else:
+                out[j][0] = bufs[j][lb: lb + done]
         for j in range(info.n_nitsot):
             o = node.outputs[n_rec + j]
             res = nit[j]
@@ -199,11 +208,13 @@ class Scan(Op):
         if self.info.until:
             raise NotImplementedError("the length of a scan with until is only known at run time")
         res = []
+        last_only = self.info.last_only or (False,) * self.info.n_rec
         for j, o in enumerate(node.outputs):
             inner = self.inner_outputs[j]
             if any(s is None for s in inner.type.shape):
                 raise NotImplementedError("inner output shape not static")
-            res.append((n_steps,) + tuple(inner.type.shape))
+            length = 1 if j < self.info.n_rec and last_only[j] else n_steps
+            res.append((length,) + tuple(inner.type.shape))
         return res
 
     def L_op(self, inputs, outputs, output_grads):

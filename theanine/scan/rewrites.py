@@ -6,6 +6,8 @@
   back-propagation through time).
 * ``scan_pushout_seq_dot``: ``dot(x_t, W)`` with ``x_t`` a sequence element and ``W`` a
   non-sequence becomes one matrix product over the whole sequence before the loop.
+* ``scan_save_memory``: a recurrent output used only as ``out[-1]`` keeps a ring buffer
+  of the steps its taps need instead of the whole history.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ def _rebuild(op, node, drop_state, new_nit):
                         n_nitsot=info.n_nitsot + len(new_nit), n_nonseqs=info.n_nonseqs,
                         until=info.until, name=info.name,
                         truncate_gradient=info.truncate_gradient,
-                        check_lengths=info.check_lengths)
+                        check_lengths=info.check_lengths,
+                        last_only=tuple(info.last_only[j] for j in keep)
+                        if info.last_only else ())
     new_op = Scan(inner_inputs, rec_out + nit_out + list(new_nit) + cond, new_info, op.mode)
     n_steps, *rest = node.inputs
     S = info.n_seqs
@@ -168,10 +172,30 @@ def scan_pushout_seq_dot(fgraph, node):
         new_info = ScanInfo(n_seqs=S + 1, taps=info.taps, n_nitsot=info.n_nitsot,
                             n_nonseqs=info.n_nonseqs, until=info.until, name=info.name,
                             truncate_gradient=info.truncate_gradient,
-                            check_lengths=info.check_lengths)
+                            check_lengths=info.check_lengths, last_only=info.last_only)
         new_op = Scan(seq_in + [ph] + [t for g in tap_in for t in g] + ns_in, new_inner,
                       new_info, op.mode)
         outs = new_op(n_steps, *outer_seqs, XW, *rest[S:])
         outs = outs if isinstance(outs, list) else [outs]
         return dict(zip(node.outputs, outs))
     return None
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Scan])
+def scan_save_memory(fgraph, node):
+    """Keep only the last step of outputs that are used only as ``out[-1]``."""
+    import dataclasses
+
+    op = node.op
+    info = op.info
+    current = info.last_only or (False,) * info.n_rec
+    wanted = tuple(current[j] or _last_only(fgraph, node.outputs[j]) is not None
+                   for j in range(info.n_rec))
+    if wanted == current or not any(wanted):
+        return None
+    new_op = Scan(op.inner_inputs, op.inner_outputs,
+                  dataclasses.replace(info, last_only=wanted), op.mode)
+    outs = new_op(*node.inputs)
+    outs = outs if isinstance(outs, list) else [outs]
+    return dict(zip(node.outputs, outs))
