@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from theanine.graph.props import Props
+
 _FLOAT_OF = {
     "bool": "float32", "int8": "float32", "uint8": "float32", "int16": "float32",
     "uint16": "float32", "int32": "float64", "uint32": "float64", "int64": "float64",
@@ -70,7 +72,7 @@ def _T():
     return math
 
 
-class ScalarOp:
+class ScalarOp(Props):
     """An element-wise function of ``nin`` scalars (``nin=-1``: any number).
 
     Parameters
@@ -104,15 +106,6 @@ class ScalarOp:
         self.symbol = symbol
         self.float_args = float_args  # compute in the output dtype (avoids int overflow)
         self.binary = getattr(fn, "binary", fn)  # two-argument form of a variadic op
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self.__props_values() == other.__props_values()  # type: ignore
-
-    def __props_values(self) -> tuple:
-        return tuple(getattr(self, p) for p in self.__props__)
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.__props_values()))
 
     def __str__(self) -> str:
         return self.name

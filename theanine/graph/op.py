@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from theanine.graph.basic import Apply, Variable
+from theanine.graph.props import Props
 
 
 class PropsMeta(type):
@@ -30,7 +31,7 @@ class PropsMeta(type):
         return cls
 
 
-class Op(metaclass=PropsMeta):
+class Op(Props, metaclass=PropsMeta):
     """Base class of all operations."""
 
     __props__: tuple[str, ...] = ()
@@ -40,16 +41,6 @@ class Op(metaclass=PropsMeta):
     destroy_map: dict[int, list[int]] = {}
     #: which output ``op(x)`` returns when there are several (None: all)
     default_output: int | None = None
-
-    # -- identity ------------------------------------------------------------
-    def _props(self) -> tuple:
-        return tuple(getattr(self, p) for p in self.__props__)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._props() == other._props()  # type: ignore
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._props()))
 
     def __str__(self) -> str:
         if not self.__props__:

@@ -5,23 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from theanine.graph.basic import Variable
+from theanine.graph.props import Props
 
 
-class Type:
+class Type(Props):
     """Base class of variable types; identity derives from ``__props__``."""
 
     __props__: tuple[str, ...] = ()
     variable_type: type = Variable
     constant_type: type | None = None
-
-    def _props(self) -> tuple:
-        return tuple(getattr(self, p) for p in self.__props__)
-
-    def __eq__(self, other: object) -> bool:
-        return type(self) is type(other) and self._props() == other._props()  # type: ignore
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._props()))
 
     def filter(self, value: Any, strict: bool = False, allow_downcast: bool | None = None) -> Any:
         """Return ``value`` converted to this type, or raise ``TypeError``."""

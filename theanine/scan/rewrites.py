@@ -12,10 +12,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from theanine.graph.basic import Constant, ancestors, clone_replace
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import node_rewriter
-from theanine.scan.op import Scan, ScanInfo
+from theanine.scan.op import Scan
 from theanine.tensor.elemwise import DimShuffle, Elemwise
 from theanine.tensor.linalg import Dot
 from theanine.tensor.subtensor import Subtensor
@@ -76,13 +78,9 @@ def _rebuild(op, node, drop_state, new_nit):
     rec_out = [op.inner_outputs[j] for j in keep]
     nit_out = op.inner_outputs[R:R + info.n_nitsot]
     cond = op.inner_outputs[R + info.n_nitsot:]
-    new_info = ScanInfo(n_seqs=info.n_seqs, taps=tuple(info.taps[j] for j in keep),
-                        n_nitsot=info.n_nitsot + len(new_nit), n_nonseqs=info.n_nonseqs,
-                        until=info.until, name=info.name,
-                        truncate_gradient=info.truncate_gradient,
-                        check_lengths=info.check_lengths,
-                        last_only=tuple(info.last_only[j] for j in keep)
-                        if info.last_only else ())
+    new_info = dataclasses.replace(
+        info, taps=tuple(info.taps[j] for j in keep), n_nitsot=info.n_nitsot + len(new_nit),
+        last_only=tuple(info.last_only[j] for j in keep) if info.last_only else ())
     new_op = Scan(inner_inputs, rec_out + nit_out + list(new_nit) + cond, new_info, op.mode)
     n_steps, *rest = node.inputs
     S = info.n_seqs
@@ -169,10 +167,7 @@ def scan_pushout_seq_dot(fgraph, node):
         XW = dot(X, Wo)
         ph = TensorType(v.type.dtype, (None,) * v.ndim)(f"{x.name}.W")
         new_inner = clone_replace(op.inner_outputs, {v: ph})
-        new_info = ScanInfo(n_seqs=S + 1, taps=info.taps, n_nitsot=info.n_nitsot,
-                            n_nonseqs=info.n_nonseqs, until=info.until, name=info.name,
-                            truncate_gradient=info.truncate_gradient,
-                            check_lengths=info.check_lengths, last_only=info.last_only)
+        new_info = dataclasses.replace(info, n_seqs=S + 1)
         new_op = Scan(seq_in + [ph] + [t for g in tap_in for t in g] + ns_in, new_inner,
                       new_info, op.mode)
         outs = new_op(n_steps, *outer_seqs, XW, *rest[S:])
@@ -185,8 +180,6 @@ def scan_pushout_seq_dot(fgraph, node):
 @node_rewriter([Scan])
 def scan_save_memory(fgraph, node):
     """Keep only the last step of outputs that are used only as ``out[-1]``."""
-    import dataclasses
-
     op = node.op
     info = op.info
     current = info.last_only or (False,) * info.n_rec

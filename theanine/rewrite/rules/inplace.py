@@ -30,6 +30,17 @@ def _destroyable(fgraph: FunctionGraph, var, node) -> bool:
     return True
 
 
+def _writes_in_place(node) -> bool:
+    """Whether the element-wise ``node`` can write its result into an input: a fused
+    kernel, or a NumPy ufunc (``out=``) called with its own number of arguments."""
+    so = node.op.scalar_op
+    if type(node.op).__name__ == "FusedElemwise":
+        return True
+    if so.nin == -1:
+        return len(node.inputs) == 2 and isinstance(so.binary, np.ufunc)
+    return isinstance(so.fn, np.ufunc)
+
+
 def _aliases(fgraph: FunctionGraph, var) -> list:
     """``var`` and every variable that may be a view of it."""
     out, stack = [], [var]
@@ -60,9 +71,7 @@ def _destroy_shared(fgraph: FunctionGraph, node, shared):
         return None
     so = node.op.scalar_op
     out = node.outputs[0]
-    fused = type(node.op).__name__ == "FusedElemwise"
-    if not fused and (not isinstance(so.fn if so.nin != -1 else so.binary, np.ufunc)
-                      or (so.nin == -1 and len(node.inputs) != 2)):
+    if not _writes_in_place(node):
         return None
     if shared not in node.inputs or shared.type.dtype != out.type.dtype or \
             shared.type.broadcastable != out.type.broadcastable:
@@ -118,10 +127,7 @@ def inplace_elemwise(fgraph: FunctionGraph) -> int:
         if not isinstance(op, Elemwise) or op.inplace_pattern:
             continue
         so = op.scalar_op
-        fused = type(op).__name__ == "FusedElemwise"
-        if not fused and not isinstance(so.fn if so.nin != -1 else so.binary, np.ufunc):
-            continue
-        if not fused and so.nin == -1 and len(node.inputs) != 2:
+        if not _writes_in_place(node):
             continue
         out = node.outputs[0]
         for i, inp in enumerate(node.inputs):
