@@ -304,3 +304,17 @@ def test_inplace_update_of_shared_variables():
     g = function([], W.T * 1, updates=[(W, W * 2)])
     np.testing.assert_array_equal(g(), [1.0, 1.0, 1.0])
     np.testing.assert_array_equal(W.get_value(), [2.0, 2.0, 2.0])
+
+
+def test_failing_call_with_in_place_updates_changes_nothing():
+    W = theanine.shared(np.arange(4.0), "W")
+    V = theanine.shared(np.ones(3), "V")
+    i = T.lscalar("i")
+    f = function([i], W.sum(), updates=[(W, W * 2), (V, V + V[i])])
+    assert "inplace_update" in _fired(f)
+    with pytest.raises(IndexError):
+        f(10)
+    np.testing.assert_array_equal(W.get_value(), np.arange(4.0))
+    np.testing.assert_array_equal(V.get_value(), np.ones(3))
+    f(1)
+    np.testing.assert_array_equal(W.get_value(), np.arange(4.0) * 2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from typing import Any
 
@@ -174,31 +175,42 @@ class FunctionGraph:
         feature.on_attach(self)
 
     def toposort(self) -> list[Apply]:
-        """Apply nodes in a deterministic dependency order (honouring ``orderings``)."""
+        """Apply nodes in a deterministic dependency order.
+
+        With ``orderings`` (set by in-place rewrites), those extra dependencies hold, and
+        nodes overwriting a shared variable, with everything computed from them, run
+        after all other nodes: a call that fails before them changes no shared value.
+        """
         base = toposort(self.outputs, self.inputs)
         orderings = {n: [p for p in pre if p in self.apply_nodes]
                      for n, pre in self.orderings.items() if n in self.apply_nodes}
         if not any(orderings.values()):
             return base
         rank = {n: k for k, n in enumerate(base)}
-        done: set = set()
+        late: set = set(orderings)
+        for n in base:  # descendants of the late nodes are late too
+            if n not in late and any(i.owner in late for i in n.inputs):
+                late.add(n)
+        deps = {n: {i.owner for i in n.inputs if i.owner in rank} | set(orderings.get(n, []))
+                for n in base}
+        users: dict = {n: [] for n in base}
+        for n, ds in deps.items():
+            for d in ds:
+                users[d].append(n)
+        waiting = {n: len(ds) for n, ds in deps.items()}
+        ready = [((n in late, rank[n]), rank[n]) for n in base if not waiting[n]]
+        heapq.heapify(ready)
         order: list[Apply] = []
-        for root in base:
-            stack = [(root, False)]
-            while stack:
-                node, expanded = stack.pop()
-                if node in done:
-                    continue
-                if expanded:
-                    done.add(node)
-                    order.append(node)
-                    continue
-                stack.append((node, True))
-                deps = [i.owner for i in node.inputs if i.owner in rank] + \
-                    orderings.get(node, [])
-                for d in sorted(deps, key=lambda n: -rank[n]):
-                    if d not in done:
-                        stack.append((d, False))
+        while ready:
+            _, r = heapq.heappop(ready)
+            node = base[r]
+            order.append(node)
+            for u in users[node]:
+                waiting[u] -= 1
+                if not waiting[u]:
+                    heapq.heappush(ready, ((u in late, rank[u]), rank[u]))
+        if len(order) != len(base):
+            raise RuntimeError("cyclic ordering constraints in the graph")
         return order
 
     def __str__(self) -> str:
