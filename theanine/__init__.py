@@ -26,6 +26,7 @@ from theanine.compile import (  # noqa: F401
 from theanine.gradient import Lop, Rop, grad, hessian, jacobian, verify_grad  # noqa: F401
 from theanine import gradient  # noqa: F401
 from theanine import printing  # noqa: F401
+from theanine import datasets  # noqa: F401
 from theanine.scan import scan  # noqa: F401
 
 clone = clone_replace

@@ -56,10 +56,17 @@ _FLAGS = [
           ("FAST_RUN", "FAST_COMPILE", "DebugMode", "Mode")),
     _Flag("optimizer", "fast_run", "Default graph optimizer.",
           ("fast_run", "fast_compile", "merge", "None", "o4", "o1")),
-    _Flag("linker", "auto", "Default linker.", ("auto", "vm", "py", "cvm", "c|py", "numba")),
+    _Flag("linker", "auto", "Default linker: 'auto' is native code (numba) when installed.",
+          ("auto", "vm", "py", "cvm", "c|py", "numba")),
     _Flag("profile", False, "Profile every compiled function.", None, _bool),
     _Flag("compiledir", os.path.join(os.path.expanduser("~"), ".cache", "theanine"),
           "Where compiled code is cached."),
+    _Flag("numba_compile", "background",
+          "When native code is compiled: in a background thread (the function runs on the "
+          "NumPy VM meanwhile) or blocking the call that triggers it.",
+          ("background", "blocking")),
+    _Flag("numba_hot_calls", 3, "Calls after which a function's native program is compiled "
+          "(1: at the first call).", None, int),
     _Flag("on_opt_error", "warn", "What a failing rewrite does.", ("warn", "raise", "ignore")),
     _Flag("exception_verbosity", "low", "Detail of runtime error messages.", ("low", "high")),
     _Flag("warn_float64", "ignore", "What creating a float64 variable does.",

@@ -147,7 +147,7 @@ class VMLinker:
         return VM(fgraph, storage, profile)
 
 
-for _name in ("vm", "py", "cvm", "c|py", "auto", "c"):
+for _name in ("vm", "py", "cvm", "c|py", "c"):
     register_linker(_name, VMLinker)
 
 __all__ = ["VM", "VMLinker", "make_thunk", "perform_thunk", "raise_with_node"]

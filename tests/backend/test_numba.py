@@ -1,0 +1,186 @@
+"""The native back end gives the NumPy VM's results (the reference) on representative
+programs covering every kernel, and keeps the VM's error and update semantics."""
+
+import numpy as np
+import pytest
+
+import theanine
+import theanine.datasets
+import theanine.tensor as T
+from theanine import config, function, grad, shared
+
+pytest.importorskip("numba", reason="numba is not installed (native back end)")
+
+rng = np.random.default_rng(0)
+UNARY = ["exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt", "sin", "cos", "tan",
+         "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arctanh", "erf",
+         "erfc", "gamma", "gammaln", "sigmoid", "softplus", "abs", "sgn", "floor", "ceil",
+         "trunc", "sqr", "reciprocal", "neg", "round"]
+
+
+def _native(inputs, outputs, **kw):
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        f = function(inputs, outputs, **kw)
+    return f
+
+
+def _compare(inputs, outputs, values, rtol=1e-6, **kw):
+    f = _native(inputs, outputs, **kw)
+    ref = function(inputs, outputs, mode=theanine.Mode(linker="vm"), **kw)
+    got = f(*values)
+    assert f.maker.fgraph.native_report["native"], f.maker.fgraph.native_report
+    assert f._run.state == "ready", f._run.error
+    expected = ref(*values)
+    if not isinstance(got, list):
+        got, expected = [got], [expected]
+    for g, e in zip(got, expected):
+        assert np.asarray(g).dtype == np.asarray(e).dtype
+        np.testing.assert_allclose(g, e, rtol=rtol, atol=1e-7, equal_nan=True)
+    return f
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unary_ops(dtype):
+    x = T.tensor(dtype, shape=(None, None), name="x")
+    outs = [getattr(T, n)(x) if hasattr(T, n) else getattr(T.nnet, n)(x) for n in UNARY]
+    v = rng.uniform(0.1, 0.9, (3, 4)).astype(dtype)
+    _compare([x], outs, [v], rtol=1e-5 if dtype == "float32" else 1e-10)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int32"])
+def test_binary_ops_and_broadcasting(dtype):
+    x = T.tensor(dtype, shape=(None, 1), name="x")
+    y = T.tensor(dtype, shape=(1, None), name="y")
+    outs = [x + y, x - y, x * y, T.maximum(x, y), T.minimum(x, y), T.eq(x, y), T.lt(x, y),
+            T.ge(x, y), T.switch(T.gt(x, y), x, y), T.clip(x, 1, 3) * y, x ** 2 + y,
+            T.cast(x, "float32") / T.cast(y, "float32") + 1]
+    if dtype.startswith("int"):
+        outs += [x // T.maximum(y, 1), x % T.maximum(y, 1), x & y, x | y, x ^ y]
+    v = rng.integers(1, 5, (3, 1)).astype(dtype)
+    w = rng.integers(1, 5, (1, 4)).astype(dtype)
+    _compare([x, y], outs, [v, w])
+
+
+def test_fused_chain_and_0d():
+    x = T.fvector("x")
+    s = T.fscalar("s")
+    out = T.sum(T.exp(-x * x) * 0.5 + T.tanh(x) * T.nnet.sigmoid(x) - T.log1p(abs(x))) * s
+    f = _compare([x, s], [out, s * 2], [rng.normal(size=1000).astype("float32"),
+                                        np.float32(1.5)], rtol=1e-5)
+    assert any("Composite" in str(n.op) for n in f.maker.fgraph.apply_nodes)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 2)])
+def test_reductions(axis):
+    x = T.dtensor3("x")
+    b = T.btensor3("b")
+    outs = [x.sum(axis), x.prod(axis), x.max(axis), x.min(axis), x.mean(axis),
+            T.all(b, axis), T.any(b, axis), x.sum(axis, keepdims=True)]
+    _compare([x, b], outs, [rng.normal(size=(2, 3, 4)),
+                            rng.integers(0, 2, (2, 3, 4)).astype("int8")])
+
+
+def test_products_and_blas():
+    A, B, C, D = T.dmatrix("A"), T.dmatrix("B"), T.dmatrix("C"), T.dmatrix("D")
+    v, y = T.dvector("v"), T.dvector("y")
+    outs = [T.dot(A, B), T.dot(A, v), T.dot(y, B.T), T.dot(v, v), C * 0.5 + 2.0 * T.dot(C, D),
+            y - T.dot(A, v), T.exp(C) + T.dot(D, C), T.outer(v, y)]
+    f = _compare([A, B, C, D, v, y], outs, [rng.normal(size=(3, 4)), rng.normal(size=(4, 3)),
+                                            rng.normal(size=(3, 3)), rng.normal(size=(3, 3)),
+                                            rng.normal(size=4), rng.normal(size=3)])
+    assert any("Gemm" in str(n.op) for n in f.maker.fgraph.apply_nodes)
+
+
+def test_shapes_and_views():
+    x = T.dtensor3("x")
+    m = T.dmatrix("m")
+    outs = [x.dimshuffle(2, 0, 1) * 1.0, x.T + 1, x.reshape((-1, 4)) * 2, x.flatten(),
+            x.shape, m[:, None, :] * 2, T.concatenate([m, m * 2], axis=1),
+            T.stack([m.sum(), m.max()]), T.zeros_like(m) + T.alloc(1.5, m.shape[0], 1),
+            T.specify_shape(m, (2, None)) * 3, T.addbroadcast(m[:1], 0) + m]
+    _compare([x, m], outs, [rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5))])
+
+
+def test_indexing():
+    x = T.dmatrix("x")
+    i = T.lscalar("i")
+    ids = T.lvector("ids")
+    outs = [x[1], x[-1, 2:], x[::-1, 1:4:2], x[i], x[i, i], x[ids], x[ids, ids],
+            T.set_subtensor(x[0], 5.0), T.inc_subtensor(x[1:, ::2], 1.0),
+            T.inc_subtensor(x[ids], 1.0), T.set_subtensor(x[ids], x[ids] * 0),
+            T.inc_subtensor(x[ids, ids], 2.0)]
+    _compare([x, i, ids], outs, [rng.normal(size=(4, 5)), 2, np.array([0, 3, 0])])
+
+
+def test_softmax_crossentropy_and_argmax():
+    x = T.dmatrix("x")
+    y = T.lvector("y")
+    v = T.dvector("v")
+    sm = T.nnet.softmax(x)
+    cost = T.nnet.categorical_crossentropy(sm, y).mean()
+    outs = [sm, T.log(sm), cost, grad(cost, x), T.argmax(v), T.argmin(v),
+            T.nnet.softmax([v])[0], grad(T.nnet.softmax(x)[:, 0].sum(), x)]
+    _compare([x, y, v], outs, [rng.normal(size=(3, 5)), np.array([0, 4, 2]),
+                               rng.normal(size=5)])
+
+
+def test_training_step_with_in_place_updates_matches_vm():
+    X, y = theanine.datasets.load_gdp("train")
+    init = [rng.normal(0, 0.1, (11, 5)), rng.normal(0, 0.1, (5, 1))]
+
+    def build(mode_kw):
+        Wh, Wo = shared(init[0].copy(), "Wh"), shared(init[1].copy(), "Wo")
+        x, t = T.fvector("x"), T.fscalar("t")
+        p = T.nnet.sigmoid(T.dot(T.nnet.sigmoid(T.dot(x, Wh)), Wo))
+        cost = T.sqr(p - t).sum() + 0.001 * (T.sqr(Wh).sum() + T.sqr(Wo).sum())
+        g = grad(cost, [Wh, Wo])
+        upd = [(w, w - 0.1 * gw) for w, gw in zip([Wh, Wo], g)]
+        return function([x, t], cost, updates=upd, allow_input_downcast=True, **mode_kw), Wh
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        f, Wh = build({})
+    g, Wh_ref = build({"mode": theanine.Mode(linker="vm")})
+    for xi, yi in zip(X[:30], y[:30]):
+        np.testing.assert_allclose(f(xi, yi), g(xi, yi), rtol=1e-10)
+    assert f._run.state == "ready"
+    np.testing.assert_allclose(Wh.get_value(), Wh_ref.get_value(), rtol=1e-10)
+
+
+def test_errors_and_all_or_nothing():
+    W = shared(np.arange(4.0), "W")
+    i = T.lscalar("i")
+    f = _native([i], W[i] * 2, updates=[(W, W * 2)])
+    assert float(f(1)) == 2.0
+    assert f._run.state == "ready"
+    with pytest.raises(IndexError, match="out of bounds") as err:
+        f(7)
+    assert __file__ in str(err.value)
+    np.testing.assert_array_equal(W.get_value(), np.arange(4.0) * 2)
+    m = T.dmatrix("m")
+    g = _native([m], T.dot(m, m))
+    with pytest.raises(ValueError, match="not aligned"):
+        g(np.ones((2, 3)))
+
+
+def test_unsupported_op_runs_on_the_vm():
+    x = T.dvector("x")
+    f = _native([x], T.psi(x) + theanine.printing.Print("p", attrs=("shape",))(x))
+    np.testing.assert_allclose(f(np.array([1.0, 2.0])), [-0.5772156649 + 1.0, 0.4227843351 + 2.0],
+                               rtol=1e-6)
+    report = f.maker.fgraph.native_report
+    assert not report["native"] and report["unsupported"]
+
+
+def test_background_compilation_switches_to_native():
+    import time
+
+    x = T.dvector("x")
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=2):
+        f = function([x], T.tanh(x) * 3 + 1)
+    v = rng.normal(size=5)
+    for _ in range(3):
+        np.testing.assert_allclose(f(v), np.tanh(v) * 3 + 1)
+    deadline = time.time() + 120
+    while f._run.state == "compiling" and time.time() < deadline:
+        time.sleep(0.05)
+    assert f._run.state == "ready"
+    np.testing.assert_allclose(f(v), np.tanh(v) * 3 + 1)

@@ -1,0 +1,536 @@
+"""Numba kernels, one code generator per op class.
+
+A generator receives the node, the names of its input variables and of its outputs in the
+generated program, and a :class:`Context`; it returns lines of Python that assign the
+outputs (or None when it cannot handle this node, which then runs on the NumPy VM).
+Dispatch is by op class (and its bases), never by an if-chain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from theanine.backend.numba.scalar import expression
+from theanine.tensor.basic import Alloc, ARange
+from theanine.tensor.blas import Gemm, Gemv
+from theanine.tensor.elemwise import DimShuffle, Elemwise, Reduce
+from theanine.tensor.join import Join
+from theanine.tensor.linalg import Dot
+from theanine.tensor.math import Argmax
+from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
+from theanine.tensor.shape import MakeVector, Rebroadcast, Reshape, Shape, SpecifyShape
+from theanine.tensor.subtensor import AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor
+from theanine.tensor.type import FLOAT_DTYPES
+
+KERNELS: dict[type, Callable] = {}
+
+
+def register(*classes: type) -> Callable:
+    """Register a code generator for op ``classes``."""
+    def deco(fn: Callable) -> Callable:
+        for c in classes:
+            KERNELS[c] = fn
+        return fn
+    return deco
+
+
+def generator_for(op) -> Callable | None:
+    for cls in type(op).__mro__:
+        if cls in KERNELS:
+            return KERNELS[cls]
+    return None
+
+
+class Context:
+    """Names and helper functions shared by the kernels of one program."""
+
+    def __init__(self) -> None:
+        self.helpers: dict[str, str] = {}
+        self._n = 0
+
+    def fresh(self, prefix: str = "t") -> str:
+        self._n += 1
+        return f"{prefix}{self._n}"
+
+    def helper(self, name: str, source: str) -> str:
+        self.helpers.setdefault(name, source)
+        return name
+
+
+def dtype_name(dtype) -> str:
+    """The NumPy scalar type for ``dtype`` as code (``np.float32``, ``np.bool_``...)."""
+    d = np.dtype(dtype)
+    return "np.bool_" if d.kind == "b" else f"np.{d.name}"
+
+
+def _idx(names: list[str]) -> str:
+    return "()" if not names else ", ".join(names) + ("," if len(names) == 1 else "")
+
+
+def _loops(shape: list[str], body: list[str], var: str = "j",
+           dims: list[int] | None = None) -> list[str]:
+    """Nested loops ``for j<d> in range(shape[k])`` (``d`` from ``dims``, default 0..n-1)."""
+    lines, ind = [], ""
+    for d, s in zip(dims if dims is not None else range(len(shape)), shape):
+        lines.append(f"{ind}for {var}{d} in range({s}):")
+        ind += "    "
+    lines += [ind + b for b in body]
+    return lines
+
+
+def _shape_tuple(shape: list[str]) -> str:
+    return "(" + ", ".join(shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# -- element-wise -------------------------------------------------------------------------
+
+def _scalar_program(node, reads: list[str], out_dtype) -> list[str] | None:
+    """Lines computing the element of the output into ``_r``."""
+    op = node.op.scalar_op
+    in_dtypes = [i.type.numpy_dtype for i in node.inputs]
+    steps = getattr(op, "steps", None)
+    if steps is None:
+        e = expression(op, reads, in_dtypes, np.dtype(out_dtype), dtype_name)
+        return None if e is None else [f"_r = {e}"]
+    lines, values, dtypes = [], [], []
+    for k, (sop, refs, dt) in enumerate(steps):
+        args = [reads[r] if r >= 0 else values[-r - 1] for r in refs]
+        arg_dtypes = [in_dtypes[r] if r >= 0 else dtypes[-r - 1] for r in refs]
+        e = expression(sop, args, arg_dtypes, np.dtype(dt), dtype_name)
+        if e is None:
+            return None
+        lines.append(f"_s{k} = {dtype_name(dt)}({e})")
+        values.append(f"_s{k}")
+        dtypes.append(np.dtype(dt))
+    lines.append(f"_r = _s{len(steps) - 1}")
+    return lines
+
+
+def _broadcast_shape(node, ins: list[str], lines: list[str]) -> list[str]:
+    """Output shape expressions, with run-time checks of non-broadcastable lengths."""
+    out = node.outputs[0]
+    shape = []
+    for d in range(out.ndim):
+        src = [k for k, i in enumerate(node.inputs) if not i.type.broadcastable[d]]
+        if not src:
+            shape.append("1")
+            continue
+        first = ins[src[0]]
+        for k in src[1:]:
+            lines.append(f"if {ins[k]}.shape[{d}] != {first}.shape[{d}]:")
+            lines.append(f"    raise ValueError('{node.op.scalar_op.name}: input shapes do not "
+                         f"match in dimension {d}')")
+        shape.append(f"{first}.shape[{d}]")
+    return shape
+
+
+@register(Elemwise)
+def elemwise(node, ins, outs, ctx):
+    out = node.outputs[0]
+    nd = out.ndim
+    reads = []
+    for k, i in enumerate(node.inputs):
+        idx = ["0" if b else f"j{d}" for d, b in enumerate(i.type.broadcastable)]
+        reads.append(f"{ins[k]}[{_idx(idx)}]")
+    body = _scalar_program(node, reads, out.type.dtype)
+    if body is None:
+        return None
+    lines: list[str] = []
+    shape = _broadcast_shape(node, ins, lines)
+    o = outs[0]
+    if node.op.inplace_pattern:
+        lines.append(f"{o} = {ins[node.op.inplace_pattern[0][1]]}")
+    else:
+        lines.append(f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
+    oidx = _idx([f"j{d}" for d in range(nd)])
+    body = body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"]
+    return lines + _loops(shape, body)
+
+
+# -- reductions ------------------------------------------------------------------------------
+
+_INIT = {"sum": "0", "prod": "1", "all": "True", "any": "False"}
+
+
+@register(Reduce)
+def reduce(node, ins, outs, ctx):
+    op = node.op
+    x = node.inputs[0]
+    dt = np.dtype(node.outputs[0].type.dtype)
+    xn, o = ins[0], outs[0]
+    kept = [d for d in range(x.ndim) if d not in op.axis]
+    shape = [f"{xn}.shape[{d}]" for d in kept]
+    lines = []
+    if op.kind in ("max", "min"):
+        init = ("-np.inf" if op.kind == "max" else "np.inf") if dt.kind == "f" else \
+            str(np.iinfo(dt).min if op.kind == "max" else np.iinfo(dt).max) \
+            if dt.kind in "iu" else None
+        if init is None:
+            return None
+        for a in op.axis:
+            lines.append(f"if {xn}.shape[{a}] == 0:")
+            lines.append(f"    raise ValueError('{op.kind} of an empty axis')")
+    else:
+        init = _INIT[op.kind]
+    lines.append(f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(dt)})")
+    oidx = _idx([f"j{d}" for d in kept])
+    lines += _loops(shape, [f"{o}[{oidx}] = {init}"], dims=kept)
+    cur = f"{o}[{oidx}]"
+    v = f"{dtype_name(dt)}({xn}[{_idx([f'j{d}' for d in range(x.ndim)])}])"
+    upd = {"sum": f"{cur} += {v}", "prod": f"{cur} *= {v}",
+           "max": f"{cur} = np.maximum({cur}, {v})", "min": f"{cur} = np.minimum({cur}, {v})",
+           "all": f"{cur} = {cur} and {v}", "any": f"{cur} = {cur} or {v}"}[op.kind]
+    loop_shape = [f"{xn}.shape[{d}]" for d in range(x.ndim)]
+    # loop over kept dims outside, reduced inside (contiguous access for the last axis)
+    return lines + _loops(loop_shape, [upd], var="j")
+
+
+# -- products -------------------------------------------------------------------------------
+
+def _blas_ready(names: list[str], node_inputs, dt) -> list[str]:
+    return [f"np.ascontiguousarray({n}.astype({dtype_name(dt)}))"
+            if v.type.dtype != np.dtype(dt).name else f"np.ascontiguousarray({n})"
+            for n, v in zip(names, node_inputs)]
+
+
+@register(Dot)
+def dot(node, ins, outs, ctx):
+    dt = node.outputs[0].type.dtype
+    if dt not in FLOAT_DTYPES or dt == "float16":
+        return None
+    a, b = _blas_ready(ins, node.inputs, dt)
+    x, y = node.inputs
+    lines = [f"if {ins[0]}.shape[{x.ndim - 1}] != {ins[1]}.shape[0]:",
+             "    raise ValueError('dot: shapes are not aligned')"]
+    if x.ndim == 1 and y.ndim == 1:
+        return lines + [f"{outs[0]} = np.empty((), {dtype_name(dt)})",
+                        f"{outs[0]}[()] = np.dot({a}, {b})"]
+    return lines + [f"{outs[0]} = np.dot({a}, {b})"]
+
+
+@register(Gemm, Gemv)
+def gemm(node, ins, outs, ctx):
+    z, alpha, a, b, beta = ins
+    dt = node.outputs[0].type.dtype
+    a_, b_ = _blas_ready([a, b], node.inputs[2:4], dt)
+    if node.op.inplace:
+        return [f"{z} *= {beta}[()]", f"{z} += {alpha}[()] * np.dot({a_}, {b_})",
+                f"{outs[0]} = {z}"]
+    return [f"{outs[0]} = {beta}[()] * {z} + {alpha}[()] * np.dot({a_}, {b_})"]
+
+
+# -- shapes and views --------------------------------------------------------------------------
+
+@register(DimShuffle)
+def dimshuffle(node, ins, outs, ctx):
+    op = node.op
+    x, o = ins[0], outs[0]
+    out = node.outputs[0]
+    if op.input_ndim == 0:
+        return [f"{o} = np.ascontiguousarray({x}).reshape({_shape_tuple(['1'] * out.ndim)})"]
+    if out.ndim == 0:
+        return [f"{o} = np.empty((), {dtype_name(out.type.dtype)})",
+                f"{o}[()] = {x}[{_idx(['0'] * op.input_ndim)}]"]
+    lines, cur = [], x
+    if op.drop:
+        t = ctx.fresh()
+        lines.append(f"{t} = {cur}[{_idx(['0' if d in op.drop else ':' for d in range(op.input_ndim)])}]")
+        cur = t
+    perm = op._perm_after_drop
+    if perm != tuple(range(len(perm))):
+        t = ctx.fresh()
+        lines.append(f"{t} = {cur}.transpose({_shape_tuple([str(p) for p in perm])})")
+        cur = t
+    if op.augment:
+        lines.append(f"{o} = {cur}[{_idx(['np.newaxis' if d == 'x' else ':' for d in op.new_order])}]")
+    else:
+        lines.append(f"{o} = {cur}")
+    return lines
+
+
+@register(Shape)
+def shape_op(node, ins, outs, ctx):
+    x, o = ins[0], outs[0]
+    nd = node.inputs[0].ndim
+    return [f"{o} = np.empty({nd}, np.int64)"] + [f"{o}[{d}] = {x}.shape[{d}]"
+                                                   for d in range(nd)]
+
+
+@register(MakeVector)
+def make_vector(node, ins, outs, ctx):
+    o = outs[0]
+    dt = dtype_name(node.op.dtype)
+    return [f"{o} = np.empty({len(ins)}, {dt})"] + [f"{o}[{k}] = {dt}({v}[()])"
+                                                    for k, v in enumerate(ins)]
+
+
+@register(Reshape)
+def reshape(node, ins, outs, ctx):
+    x, s = ins
+    o = outs[0]
+    nd = node.op.ndim
+    if nd == 0:
+        return [f"{o} = np.ascontiguousarray({x}).reshape(())"]
+    dims = [ctx.fresh("d") for _ in range(nd)]
+    known = ctx.fresh("k")
+    lines = [f"{dims[d]} = {s}[{d}]" for d in range(nd)]
+    lines.append(f"{known} = 1")
+    for d in dims:
+        lines.append(f"if {d} != -1:")
+        lines.append(f"    {known} *= {d}")
+    for d in dims:
+        lines.append(f"if {d} == -1:")
+        lines.append(f"    {d} = {x}.size // {known} if {known} else 0")
+    lines.append(f"if {' * '.join(dims)} != {x}.size:")
+    lines.append("    raise ValueError('cannot reshape: sizes differ')")
+    lines.append(f"{o} = np.ascontiguousarray({x}).reshape({_shape_tuple(dims)})")
+    return lines
+
+
+@register(SpecifyShape, Rebroadcast)
+def shape_assertion(node, ins, outs, ctx):
+    op = node.op
+    x = ins[0]
+    lines = []
+    checks = (list(enumerate(op.shape)) if hasattr(op, "shape") else
+              [(a, 1) for a, b in op.axis_map if b])
+    for d, s in checks:
+        if s is not None:
+            lines.append(f"if {x}.shape[{d}] != {s}:")
+            lines.append(f"    raise ValueError('a dimension does not have its declared length')")
+    return lines + [f"{outs[0]} = {x}"]
+
+
+@register(Join)
+def join(node, ins, outs, ctx):
+    return [f"{outs[0]} = np.concatenate(({', '.join(ins)},), axis={node.op.axis})"]
+
+
+@register(Alloc)
+def alloc(node, ins, outs, ctx):
+    v, *shape = ins
+    out = node.outputs[0]
+    value = node.inputs[0]
+    dims = [f"{s}[()]" for s in shape]
+    pad = out.ndim - value.ndim
+    read = [("0" if value.type.broadcastable[d - pad] else f"j{d}") for d in range(pad, out.ndim)]
+    o = outs[0]
+    lines = [f"{o} = np.empty({_shape_tuple(dims)}, {dtype_name(out.type.dtype)})"]
+    return lines + _loops(dims, [f"{o}[{_idx([f'j{d}' for d in range(out.ndim)])}] = "
+                                 f"{v}[{_idx(read)}]"])
+
+
+# -- indexing ----------------------------------------------------------------------------------
+
+def _basic_index(node, x: str, idx: tuple, vals: list[str], lines: list[str]) -> str:
+    parts, it = [], iter(vals)
+    for d, entry in enumerate(idx):
+        if entry[0] == "i":
+            v = next(it)
+            lines.append(f"if not -{x}.shape[{d}] <= {v}[()] < {x}.shape[{d}]:")
+            lines.append(f"    raise IndexError('index out of bounds for axis {d}')")
+            parts.append(f"{v}[()]")
+        else:
+            comps = ["" if c is None else f"{next(it)}[()]" for c in entry[1:]]
+            parts.append(":".join(comps[:2]) + (f":{comps[2]}" if comps[2] else ""))
+    return _idx(parts)
+
+
+@register(Subtensor)
+def subtensor(node, ins, outs, ctx):
+    x, *vals = ins
+    lines: list[str] = []
+    index = _basic_index(node, x, node.op.idx, vals, lines)
+    out = node.outputs[0]
+    if out.ndim == 0:
+        return lines + [f"{outs[0]} = np.empty((), {dtype_name(out.type.dtype)})",
+                        f"{outs[0]}[()] = {x}[{index}]"]
+    return lines + [f"{outs[0]} = {x}[{index}]"]
+
+
+@register(IncSubtensor)
+def inc_subtensor(node, ins, outs, ctx):
+    if type(node.op).__name__ != "IncSubtensor":
+        return None
+    x, y, *vals = ins
+    o = outs[0]
+    lines = [f"{o} = {x}" if node.op.inplace else f"{o} = {x}.copy()"]
+    index = _basic_index(node, x, node.op.idx, vals, lines)
+    view_ndim = node.op._view_op().make_node(*node.inputs[:1], *node.inputs[2:]).outputs[0].ndim
+    yv = f"{y}[()]" if node.inputs[1].ndim == 0 else y
+    op = "=" if node.op.set_instead_of_inc else "+="
+    if view_ndim == 0:
+        return lines + [f"{o}[{index}] {op} {y}[{_idx(['0'] * node.inputs[1].ndim)}]"]
+    t = ctx.fresh("v")
+    lines.append(f"{t} = {o}[{index}]")
+    if node.op.set_instead_of_inc:
+        lines.append(f"{t}[...] = {yv}")
+    else:
+        lines.append(f"{t} += {yv}")
+    return lines
+
+
+def _int_vector_index(node) -> int | None:
+    """Number of leading integer-vector indices, when that is all the index holds."""
+    idx = node.op.idx
+    if not idx or any(e != ("a",) for e in idx):
+        return None
+    arrays = node.inputs[1:] if type(node.op).__name__ == "AdvancedSubtensor" else node.inputs[2:]
+    if any(a.ndim != 1 or a.type.dtype == "bool" for a in arrays):
+        return None
+    return len(idx)
+
+
+@register(AdvancedSubtensor)
+def advanced_subtensor(node, ins, outs, ctx):
+    k = _int_vector_index(node)
+    if k is None:
+        return None
+    x, *arrs = ins
+    o = outs[0]
+    out = node.outputs[0]
+    n = arrs[0]
+    lines = [f"if {a}.shape[0] != {n}.shape[0]:\n    raise IndexError('index arrays differ "
+             f"in length')" for a in arrs[1:]]
+    rest = [f"{x}.shape[{d}]" for d in range(k, node.inputs[0].ndim)]
+    lines.append(f"{o} = np.empty({_shape_tuple([f'{n}.shape[0]'] + rest)}, "
+                 f"{dtype_name(out.type.dtype)})")
+    body = []
+    for d, a in enumerate(arrs):
+        body.append(f"_i{d} = {a}[j0]")
+        body.append(f"if not -{x}.shape[{d}] <= _i{d} < {x}.shape[{d}]:")
+        body.append(f"    raise IndexError('index out of bounds for axis {d}')")
+    sel = ", ".join(f"_i{d}" for d in range(k))
+    if rest:
+        body.append(f"{o}[j0] = {x}[{sel}]")
+    else:
+        body.append(f"{o}[j0] = {x}[{sel}]")
+    return lines + _loops([f"{n}.shape[0]"], body)
+
+
+@register(AdvancedIncSubtensor)
+def advanced_inc_subtensor(node, ins, outs, ctx):
+    k = _int_vector_index(node)
+    if k is None:
+        return None
+    x, y, *arrs = ins
+    o = outs[0]
+    yvar = node.inputs[1]
+    sel_ndim = 1 + node.inputs[0].ndim - k
+    if yvar.ndim > sel_ndim:
+        return None
+    n = arrs[0]
+    lines = [f"{o} = {x}" if node.op.inplace else f"{o} = {x}.copy()"]
+    body = []
+    for d, a in enumerate(arrs):
+        body.append(f"_i{d} = {a}[j0]")
+        body.append(f"if not -{x}.shape[{d}] <= _i{d} < {x}.shape[{d}]:")
+        body.append(f"    raise IndexError('index out of bounds for axis {d}')")
+    sel = ", ".join(f"_i{d}" for d in range(k))
+    if yvar.ndim == sel_ndim:
+        row = f"{y}[{'0' if yvar.type.broadcastable[0] else 'j0'}]"
+        if yvar.ndim == 1:
+            val = row
+        else:
+            val = row
+    else:
+        val = f"{y}[()]" if yvar.ndim == 0 else y
+    opr = "=" if node.op.set_instead_of_inc else "+="
+    if sel_ndim == 1:
+        body.append(f"{o}[{sel}] {opr} {val}")
+    else:
+        body.append(f"_v = {o}[{sel}]")
+        body.append(f"_v[...] {opr} {val}" if opr == "=" else f"_v += {val}")
+    return lines + _loops([f"{n}.shape[0]"], body)
+
+
+# -- softmax family and argmax -------------------------------------------------------------------
+
+def _last_axis(node) -> bool:
+    x = node.inputs[0]
+    return x.ndim in (1, 2) and node.op.axis in (-1, x.ndim - 1)
+
+
+_SOFTMAX = '''
+@numba.njit(cache=True)
+def _softmax_rows(x, out, log):
+    for i in range(x.shape[0]):
+        m = -np.inf
+        for j in range(x.shape[1]):
+            if x[i, j] > m:
+                m = x[i, j]
+        if m == -np.inf:
+            m = 0.0
+        s = 0.0
+        for j in range(x.shape[1]):
+            s += np.exp(x[i, j] - m)
+        for j in range(x.shape[1]):
+            if log:
+                out[i, j] = x[i, j] - m - np.log(s)
+            else:
+                out[i, j] = np.exp(x[i, j] - m) / s
+    return out
+
+
+@numba.njit(cache=True)
+def _softmax_grad_rows(dy, sm, out):
+    for i in range(dy.shape[0]):
+        s = 0.0
+        for j in range(dy.shape[1]):
+            s += dy[i, j] * sm[i, j]
+        for j in range(dy.shape[1]):
+            out[i, j] = (dy[i, j] - s) * sm[i, j]
+    return out
+'''
+
+
+def _as_rows(name: str, ndim: int) -> str:
+    return f"{name}.reshape((1, {name}.shape[0]))" if ndim == 1 else name
+
+
+@register(Softmax, LogSoftmax)
+def softmax(node, ins, outs, ctx):
+    if not _last_axis(node):
+        return None
+    ctx.helper("softmax", _SOFTMAX)
+    x = node.inputs[0]
+    dt = dtype_name(node.outputs[0].type.dtype)
+    log = type(node.op).__name__ == "LogSoftmax"
+    xr = _as_rows(f"np.ascontiguousarray({ins[0]})", x.ndim)
+    o = outs[0]
+    return [f"{o} = np.empty({ins[0]}.shape, {dt})",
+            f"_softmax_rows({xr}, {_as_rows(o, x.ndim)}, {log})"]
+
+
+@register(SoftmaxGrad)
+def softmax_grad(node, ins, outs, ctx):
+    if not _last_axis(node):
+        return None
+    ctx.helper("softmax", _SOFTMAX)
+    nd = node.inputs[1].ndim
+    dt = dtype_name(node.outputs[0].type.dtype)
+    o = outs[0]
+    dy = _as_rows(f"np.ascontiguousarray({ins[0]})", nd)
+    sm = _as_rows(f"np.ascontiguousarray({ins[1]})", nd)
+    return [f"{o} = np.empty({ins[1]}.shape, {dt})",
+            f"_softmax_grad_rows({dy}, {sm}, {_as_rows(o, nd)})"]
+
+
+@register(Argmax)
+def argmax(node, ins, outs, ctx):
+    x = node.inputs[0]
+    if x.ndim != 1:
+        return None
+    fn = "argmax" if node.op.kind == "max" else "argmin"
+    return [f"if {ins[0]}.shape[0] == 0:", "    raise ValueError('argmax of an empty sequence')",
+            f"{outs[0]} = np.empty((), np.int64)", f"{outs[0]}[()] = np.{fn}({ins[0]})"]
+
+
+@register(ARange)
+def arange(node, ins, outs, ctx):
+    start, stop, step = (f"{v}[()]" for v in ins)
+    dt = dtype_name(node.outputs[0].type.dtype)
+    return [f"if {step} == 0:", "    raise ValueError('arange: step must not be zero')",
+            f"{outs[0]} = np.arange({start}, {stop}, {step}).astype({dt})"]

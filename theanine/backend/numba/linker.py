@@ -1,0 +1,253 @@
+"""The Numba linker: a whole FunctionGraph becomes one generated, Numba-compiled program.
+
+The program's source is generated from the kernels of ``kernels.py``, written to the
+compile cache (``config.compiledir``) under a hash of its text and of the Python, NumPy
+and Numba versions, and compiled with ``numba.njit(cache=True)``, so a second run of a
+script loads machine code from disk. A function never waits for Numba: it runs on the
+NumPy VM until its native program is ready (compiled in a background thread once the
+function is hot, or at once with ``config.numba_compile='blocking'``). If the native
+program raises, the call is re-run on the VM, whose error names the failing node.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import tempfile
+import threading
+import time
+import warnings
+from typing import Any
+
+import numpy as np
+
+from theanine.backend.vm import VM
+from theanine.config import config
+from theanine.graph.basic import Constant
+from theanine.graph.fg import FunctionGraph
+
+_LOCK = threading.Lock()
+_MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
+
+
+def numba_version() -> str | None:
+    try:
+        from importlib.metadata import version
+
+        return version("numba")
+    except Exception:  # noqa: BLE001 - not installed
+        return None
+
+
+def cache_dir() -> str:
+    """The folder of generated programs for this Python, NumPy and Numba."""
+    py = f"py{sys.version_info.major}{sys.version_info.minor}"
+    return os.path.join(config.compiledir, f"numba-{py}-np{np.__version__}-nb{numba_version()}")
+
+
+def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str]]:
+    """Generate the program's source.
+
+    Returns ``(source, constants, unsupported)``; source is None when some node has no
+    native kernel (``unsupported`` names their ops).
+    """
+    from theanine.backend.numba.kernels import Context, generator_for
+
+    ctx = Context()
+    names: dict = {}
+    args = []
+    for k, v in enumerate(fgraph.inputs):
+        names[v] = f"a{k}"
+        args.append(names[v])
+    constants = []
+    body: list[str] = []
+    unsupported: list[str] = []
+    for node in fgraph.toposort():
+        for v in node.inputs:
+            if v not in names:
+                if isinstance(v, Constant):
+                    names[v] = f"c{len(constants)}"
+                    constants.append(v.data)
+                    args.append(names[v])
+                else:  # pragma: no cover - graph inputs are all named above
+                    raise ValueError(f"unnamed variable {v}")
+        gen = generator_for(node.op)
+        outs = [ctx.fresh("v") for _ in node.outputs]
+        code = gen(node, [names[v] for v in node.inputs], outs, ctx) if gen else None
+        names.update(zip(node.outputs, outs))
+        if code is None:
+            unsupported.append(str(node.op))
+            continue
+        body.append(f"# {node.op}")
+        body.extend(code)
+    if unsupported:
+        return None, constants, unsupported
+    for v in fgraph.outputs:
+        if v not in names and isinstance(v, Constant):
+            names[v] = f"c{len(constants)}"
+            constants.append(v.data)
+            args.append(names[v])
+    rets = [names[v] for v in fgraph.outputs]
+    lines = ["import math", "import numba", "import numpy as np", ""]
+    lines += [src for src in ctx.helpers.values()]
+    lines += ["", "@numba.njit(cache=True, nogil=True)",
+              f"def program({', '.join(args)}):"]
+    lines += ["    " + line for b in body for line in b.split("\n")]
+    lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
+    return "\n".join(lines) + "\n", constants, []
+
+
+def load_program(source: str) -> Any:
+    """Write ``source`` to the cache (atomically) and import it; a corrupt file is rebuilt."""
+    key = hashlib.sha256(source.encode()).hexdigest()[:24]
+    with _LOCK:
+        if key in _MODULES:
+            return _MODULES[key]
+    folder = cache_dir()
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, f"program_{key}.py")
+    for attempt in range(2):
+        if not os.path.exists(path) or open(path, encoding="utf-8").read() != source:
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(source)
+            os.replace(tmp, path)  # atomic: concurrent writers leave one whole file
+        try:
+            spec = importlib.util.spec_from_file_location(f"theanine_program_{key}", path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module  # numba's cache resolves functions by module
+            spec.loader.exec_module(module)
+            break
+        except (SyntaxError, ImportError, OSError):
+            if attempt:
+                raise
+            os.remove(path)  # corrupt entry: rebuild it
+    with _LOCK:
+        _MODULES[key] = module
+    return module
+
+
+def clear_numba_cache(module: Any) -> None:
+    """Remove Numba's on-disk entries for the program of ``module`` and its in-memory ones."""
+    folder = os.path.join(os.path.dirname(module.__file__), "__pycache__")
+    stem = os.path.splitext(os.path.basename(module.__file__))[0]
+    if os.path.isdir(folder):
+        for name in os.listdir(folder):
+            if name.startswith(stem + "."):
+                try:
+                    os.remove(os.path.join(folder, name))
+                except OSError:
+                    pass
+    dispatcher = module.program
+    dispatcher._cache.flush()  # forget the index read before
+    dispatcher.enable_caching()
+
+
+class _ProgramOp:
+    def __str__(self) -> str:
+        return "NumbaProgram"
+
+
+class _ProgramNode:
+    """Stands for the whole native program in profiles."""
+
+    op = _ProgramOp()
+
+
+class NumbaRunner:
+    """Runs a function natively once its program is compiled, on the VM until then."""
+
+    def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: str,
+                 constants: list, profile: Any = None) -> None:
+        self.vm = vm
+        self.source = source
+        # constants are read-only arrays; the program gets writeable copies (one type each)
+        self.arg_cells = [storage[v] for v in fgraph.inputs] + [[np.array(c)] for c in constants]
+        self.out_cells = [storage[v] for v in fgraph.outputs]
+        self.native = None
+        self.calls = 0
+        self.state = "pending"  # pending -> compiling -> ready | failed
+        self.error: BaseException | None = None
+        self.compile_time = 0.0
+        self.profile = profile
+        self._node = _ProgramNode()
+        # the settings in force when the function was compiled
+        self.hot_calls = config.numba_hot_calls
+        self.blocking = config.numba_compile == "blocking"
+
+    def _compile(self, types: tuple) -> None:
+        t0 = time.perf_counter()
+        try:
+            module = load_program(self.source)
+            dispatcher = module.program
+            try:
+                dispatcher.compile(types)
+            except Exception:  # noqa: BLE001 - a stale or corrupt on-disk entry: rebuild it
+                clear_numba_cache(module)
+                dispatcher.compile(types)
+            # call the compiled code directly: the inputs were checked to have the
+            # signature's dtypes and ranks, and 'A' layout takes any strides
+            self.native = dispatcher.overloads[types].entry_point
+            self.state = "ready"
+        except Exception as exc:  # noqa: BLE001 - stay on the VM, say why once
+            self.error = exc
+            self.state = "failed"
+            warnings.warn(f"theanine: native compilation failed, the function keeps running "
+                          f"on the NumPy VM ({type(exc).__name__}: {exc})", stacklevel=2)
+        self.compile_time = time.perf_counter() - t0
+        if self.profile is not None:
+            self.profile.compile_times["numba"] = self.compile_time
+
+    def start(self, blocking: bool) -> None:
+        """Compile for the types of the current arguments."""
+        import numba
+
+        # any memory layout: later calls with views or transposes reuse the same code
+        types = tuple(t.copy(layout="A") if isinstance(t, numba.types.Array) else t
+                      for t in (numba.typeof(c[0]) for c in self.arg_cells))
+        self.state = "compiling"
+        if blocking:
+            self._compile(types)
+        else:
+            threading.Thread(target=self._compile, args=(types,), daemon=True,
+                             name="theanine-numba-compile").start()
+
+    def __call__(self) -> None:
+        native = self.native
+        if native is None:
+            self.calls += 1
+            if self.state == "pending" and self.calls >= self.hot_calls:
+                self.start(self.blocking)
+                native = self.native
+            if native is None:
+                return self.vm()
+        args = [c[0] for c in self.arg_cells]
+        try:
+            if self.profile is not None:
+                t0 = time.perf_counter()
+                res = native(*args)
+                self.profile.record_node(self._node, time.perf_counter() - t0, args)
+            else:
+                res = native(*args)
+        except Exception:  # noqa: BLE001 - the VM raises the error with its context
+            return self.vm()
+        for c, v in zip(self.out_cells, res):
+            c[0] = v
+
+
+class NumbaLinker:
+    """Links a FunctionGraph into one native program (see the module docstring)."""
+
+    name = "numba"
+
+    def make_runner(self, fgraph: FunctionGraph, storage: dict, profile: Any = None):
+        vm = VM(fgraph, storage, profile)
+        source, constants, unsupported = build_source(fgraph)
+        fgraph.native_report = {"linker": "numba", "unsupported": unsupported,
+                                "native": source is not None}
+        if source is None:
+            return vm
+        runner = NumbaRunner(fgraph, storage, vm, source, constants, profile)
+        return runner
