@@ -29,6 +29,8 @@ FRAMEWORKS: dict[str, Framework] = {
     f.name: f
     for f in [
         Framework("theanine", "theano", "theanine", "theanine", "theanine"),
+        Framework("theanine-fast-compile", "theano", "theanine FAST_COMPILE", "theanine",
+                  "theanine", {"mode": "FAST_COMPILE"}),
         Framework("pytensor", "theano", "PyTensor (Numba)", "peers", "pytensor", {"mode": "NUMBA"}),
         Framework("pytensor-cvm", "theano", "PyTensor CVM (C)", "peers", "pytensor", {"mode": "CVM"}),
         Framework("pytensor-fast-compile", "theano", "PyTensor FAST_COMPILE", "peers", "pytensor",
@@ -40,27 +42,40 @@ FRAMEWORKS: dict[str, Framework] = {
 }
 
 
-def setup(fw: Framework, quick: bool, warm_cache: bool) -> SimpleNamespace:
+def is_theanine(name: str) -> bool:
+    """theanine itself or one of its modes (not a peer)."""
+    return FRAMEWORKS[name].python == "theanine"
+
+
+def setup(fw: Framework, quick: bool, warm_cache: bool, full: bool = False) -> SimpleNamespace:
     """Import the framework (timed) and build the context handed to a workload runner."""
-    ctx = SimpleNamespace(framework=fw.name, family=fw.family, quick=quick, versions={})
+    ctx = SimpleNamespace(framework=fw.name, family=fw.family, quick=quick, full=full,
+                          versions={})
     t0 = time.perf_counter()
     if fw.family == "theano":
-        if fw.name == "theanine":
+        if fw.python == "theanine":
             lib = importlib.import_module("theanine")
             T = importlib.import_module("theanine.tensor")
             ctx.sigmoid = lambda v: T.nnet.sigmoid(v)
-            mode = None
+            ctx.softmax = lambda v: T.nnet.softmax(v)
+            ctx.categorical_crossentropy = T.nnet.categorical_crossentropy
+            mode = fw.options.get("mode")
         else:
             lib = importlib.import_module("pytensor")
             T = importlib.import_module("pytensor.tensor")
+            from pytensor.tensor.special import softmax
+
             ctx.sigmoid = T.sigmoid
+            ctx.softmax = lambda v: softmax(v, axis=-1)
+            # pytensor has no nnet module: Theano's CrossentropyCategorical1Hot, spelled out
+            ctx.categorical_crossentropy = lambda p, y: -T.log(p[T.arange(y.shape[0]), y])
             mode = fw.options["mode"]
             if mode == "CVM":
                 from pytensor.compile.mode import Mode
 
                 mode = Mode(linker="cvm", optimizer="fast_run")
             ctx.versions["numba"] = _version("numba")
-        ctx.lib, ctx.T, ctx.mode = lib, T, mode
+        ctx.lib, ctx.T, ctx.mode, ctx.scan = lib, T, mode, lib.scan
         ctx.versions[fw.probe] = getattr(lib, "__version__", "?")
 
         def function(inputs, outputs, **kw):

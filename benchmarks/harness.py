@@ -67,3 +67,28 @@ class Stopwatch:
 
 def close(a, b, rtol=1e-6, atol=1e-9) -> bool:
     return abs(float(a) - float(b)) <= atol + rtol * abs(float(b))
+
+
+def timed_calls_s(fn, args=(), max_n: int = 50, warmup: int = 5, budget_s: float | None = None,
+                  min_n: int = 3, hard_s: float | None = None) -> list:
+    """Wall times (seconds) of up to ``max_n`` individually timed calls of ``fn(*args)``
+    after ``warmup`` untimed ones, garbage collector disabled.  With ``budget_s``, stop
+    once ``budget_s`` seconds were spent timing and ``min_n`` calls are in; with
+    ``hard_s``, stop after ``hard_s`` seconds whatever the count (at least one call)."""
+    for _ in range(warmup):
+        fn(*args)
+    pc = perf_ns
+    times = []
+    with gc_disabled():
+        t_start = pc()
+        while len(times) < max_n:
+            t0 = pc()
+            fn(*args)
+            t1 = pc()
+            times.append((t1 - t0) * 1e-9)
+            spent = (t1 - t_start) * 1e-9
+            if budget_s is not None and spent >= budget_s and len(times) >= min_n:
+                break
+            if hard_s is not None and spent >= hard_s:
+                break
+    return times

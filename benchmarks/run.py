@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark driver: one fresh process per (workload, framework), side-by-side table.
 
-    python benchmarks/run.py                          # W1-W3, every framework
+    python benchmarks/run.py                          # W1-W7, every framework
     python benchmarks/run.py --workloads W1 --frameworks theanine,pytensor,numpy
     python benchmarks/run.py --quick --frameworks numpy   # smoke test, a few seconds
     python benchmarks/run.py --markdown benchmarks/RESULTS-table.md --json results.json
@@ -38,7 +38,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from benchmarks import workloads  # noqa: E402
-from benchmarks.frameworks import FRAMEWORKS  # noqa: E402
+from benchmarks.frameworks import FRAMEWORKS, is_theanine  # noqa: E402
 
 WORKER = ROOT / "benchmarks" / "worker.py"
 DEFAULT_PEERS_PYTHON = ROOT / ".bench-venv" / "bin" / "python"
@@ -96,8 +96,10 @@ def wait_quiet(max_wait: float, threshold: float = 0.25) -> float:
 
 
 def run_one(python: str, workload: str, fw, quick: bool, cache: Path, warm_cache: bool,
-            timeout: float) -> dict:
+            timeout: float, full: bool = False) -> dict:
     cmd = [python, str(WORKER), workload, fw.name] + (["--quick"] if quick else [])
+    if full:
+        cmd.append("--full")
     if warm_cache:
         cmd.append("--warm-cache")
     base = {"workload": workload, "framework": fw.name}
@@ -131,26 +133,33 @@ def fmt_value(v, unit: str) -> str:
         return str(v)
     if unit == "value":
         return f"{v:.6g}"
-    if unit == "us":
+    if unit == "x":
+        return f"{v:.3g}x"
+    if unit == "us" and v < 0.9995e-3:
         return f"{v * 1e6:.3g} us"
-    if unit == "ms":
+    if unit in ("us", "ms") and v < 0.9995:
         return f"{v * 1e3:.3g} ms"
+    if unit in ("us", "ms"):
+        return f"{v:.3g} s"
     if unit == "s":
         return f"{v:.3g} s" if v >= 0.1 else f"{v * 1e3:.3g} ms"
     return str(v)
 
 
-def table(workload: str, results: dict, fws: list, warm: bool) -> str:
+def table(workload: str, results: dict, fws: list, warm: bool, full: bool = False) -> str:
     """results: framework name -> result dict (as printed by the worker)."""
     module = workloads.load(workload)
     rows = []
     for m in module.METRICS:
+        if m.full and not full:
+            continue
         rows.append((m, m.key, m.label))
         if warm and m.compile:
             rows.append((m, m.key + "_warm", m.label + " (warm)"))
-    peers = [f for f in fws if f != "theanine"]
+    peers = [f for f in fws if not is_theanine(f)]
+    ours = [f for f in fws if is_theanine(f)]
     head = ["metric"] + [FRAMEWORKS[f].label for f in fws]
-    head += ["best peer", "theanine / best peer"]
+    head += ["best peer"] + [f"{FRAMEWORKS[f].label} / best peer" for f in ours]
     lines = [f"### {module.TITLE}", "", "| " + " | ".join(head) + " |",
              "|" + "---|" * len(head)]
 
@@ -167,18 +176,19 @@ def table(workload: str, results: dict, fws: list, warm: bool) -> str:
         for f in fws:
             st = status_cell(f)
             cells.append(st if st else fmt_value(value(f, key), m.unit))
-        best, best_f, ratio = None, None, "-"
+        best, best_f = None, None
         if m.better in ("lower", "higher"):
             cand = [(value(f, key), f) for f in peers if isinstance(value(f, key), (int, float))]
             if cand:
                 best, best_f = (min if m.better == "lower" else max)(cand)
-            tv = value("theanine", key) if "theanine" in fws else None
+        cells.append(f"{FRAMEWORKS[best_f].label} {fmt_value(best, m.unit)}" if best_f else "-")
+        for f in ours:
+            tv, ratio = value(f, key), "-"
             if best and isinstance(tv, (int, float)):
                 ratio = f"{tv / best:.2f}x"
-            elif "theanine" in fws and best is not None:
-                ratio = "pending" if results.get("theanine", {}).get("status") != "ok" else "-"
-        cells.append(f"{FRAMEWORKS[best_f].label} {fmt_value(best, m.unit)}" if best_f else "-")
-        cells.append(ratio)
+            elif best is not None and results.get(f, {}).get("status") != "ok":
+                ratio = "pending"
+            cells.append(ratio)
         lines.append("| " + " | ".join(cells) + " |")
     # correctness row
     cells = ["result check"]
@@ -187,12 +197,12 @@ def table(workload: str, results: dict, fws: list, warm: bool) -> str:
         st = status_cell(f)
         ok = r.get("metrics", {}).get("ok")
         cells.append(st if st else ("ok" if ok else "**FAIL**"))
-    lines.append("| " + " | ".join(cells + ["", ""]) + " |")
+    lines.append("| " + " | ".join(cells + [""] * (1 + len(ours))) + " |")
     cells = ["other CPU load during the run (cores)"]
     for f in fws:
         r = results.get(f, {})
         cells.append("-" if r.get("other_load") is None else f"{_load(r):.2f}")
-    lines.append("| " + " | ".join(cells + ["", ""]) + " |")
+    lines.append("| " + " | ".join(cells + [""] * (1 + len(ours))) + " |")
     return "\n".join(lines)
 
 
@@ -226,11 +236,11 @@ def measure_cell(args, python, w, fw) -> dict:
     try:
         if args.quiet_wait > 0:
             wait_quiet(args.quiet_wait)
-        res = run_one(python, w, fw, args.quick, cache, args.warm, args.timeout)
+        res = run_one(python, w, fw, args.quick, cache, args.warm, args.timeout, args.full)
         if args.warm and res.get("status") == "ok":
             if args.quiet_wait > 0:
                 wait_quiet(args.quiet_wait)
-            res2 = run_one(python, w, fw, args.quick, cache, True, args.timeout)
+            res2 = run_one(python, w, fw, args.quick, cache, True, args.timeout, args.full)
             res["warm_run"] = res2
             if res2.get("status") == "ok":
                 for m in workloads.load(w).METRICS:
@@ -248,6 +258,8 @@ def main(argv=None) -> int:
     ap.add_argument("--frameworks", default=",".join(FRAMEWORKS),
                     help="comma-separated, default: all (%(default)s)")
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (smoke test)")
+    ap.add_argument("--full", action="store_true",
+                    help="also the slow full-run metrics (W4: the whole 3-epoch training)")
     ap.add_argument("--warm", action="store_true",
                     help="also run each pair a second time with its caches kept")
     ap.add_argument("--markdown", metavar="FILE", help="write the tables to FILE")
@@ -308,7 +320,7 @@ def main(argv=None) -> int:
             results[f] = res
             all_results.append(res)
             versions.update(res.get("versions") or {})
-        sections.append(table(w, results, fws, args.warm))
+        sections.append(table(w, results, fws, args.warm, args.full))
 
     header = [
         "## Benchmark results",

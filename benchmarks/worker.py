@@ -1,6 +1,6 @@
 """Child process: run one (workload, framework) pair and print one JSON line.
 
-Usage: python benchmarks/worker.py WORKLOAD FRAMEWORK [--quick] [--warm-cache]
+Usage: python benchmarks/worker.py WORKLOAD FRAMEWORK [--quick] [--full] [--warm-cache]
 
 The last stdout line is ``BENCH_RESULT {json}``.  Run by ``benchmarks/run.py``; the
 driver sets the cache directories (cold or shared-for-warm) in the environment.
@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("workload")
     ap.add_argument("framework")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true", help="also the slow full-run metrics")
     ap.add_argument("--warm-cache", action="store_true")
     args = ap.parse_args(argv)
 
@@ -39,7 +40,7 @@ def main(argv=None) -> int:
            "python": platform.python_version(), "pid": os.getpid()}
     try:
         try:
-            ctx = setup(fw, args.quick, args.warm_cache)
+            ctx = setup(fw, args.quick, args.warm_cache, args.full)
         except ImportError as e:
             out.update(status="not installed", error=f"{type(e).__name__}: {e}")
             return _emit(out)

@@ -11,8 +11,9 @@ To add a workload: write ``wN_name.py`` here with
 
 then list the module in ``_MODULES`` below.  ``ctx`` is built by
 ``benchmarks.frameworks.setup``: ``ctx.quick``, ``ctx.function`` / ``ctx.lib`` /
-``ctx.T`` / ``ctx.sigmoid`` for the Theano family, ``ctx.jax`` / ``ctx.jnp``,
-``ctx.torch``.
+``ctx.T`` / ``ctx.sigmoid`` / ``ctx.softmax`` / ``ctx.categorical_crossentropy`` /
+``ctx.scan`` for the Theano family, ``ctx.jax`` / ``ctx.jnp``, ``ctx.torch``;
+``ctx.full`` is set by ``--full`` (metrics marked ``full=True`` are measured only then).
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ _MODULES = {
     "W1": "w1_call_latency",
     "W2": "w2_train_step",
     "W3": "w3_gdp_classifier",
+    "W4": "w4_gru_sst",
+    "W5": "w5_mlp_step",
+    "W6": "w6_elementwise",
+    "W7": "w7_deep_mlp",
 }
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "theanine" / "datasets" / "data"
@@ -34,9 +39,11 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "theanine" / "datasets" / "data
 class Metric:
     key: str
     label: str
-    unit: str = "us"          # us, ms, s (values stored in seconds), or "value" / "text"
+    unit: str = "us"          # us, ms, s (values stored in seconds), "x" (a multiple),
+    #                           or "value" / "text"
     better: str | None = "lower"  # "lower", "higher" or None (no ratio)
     compile: bool = False     # a compile-time row: also measured warm with --warm
+    full: bool = False        # measured only with --full (slow): shown only then
 
 
 def names() -> list[str]:
