@@ -8,6 +8,7 @@ import theanine
 import theanine.datasets
 import theanine.tensor as T
 from theanine import config, function, grad, shared
+from theanine.scan import until
 
 pytest.importorskip("numba", reason="numba is not installed (native back end)")
 
@@ -184,3 +185,21 @@ def test_background_compilation_switches_to_native():
         time.sleep(0.05)
     assert f._run.state == "ready"
     np.testing.assert_allclose(f(v), np.tanh(v) * 3 + 1)
+
+
+def test_scan_loop_and_its_gradient_run_natively():
+    X = T.dmatrix("X")
+    h0 = T.dvector("h0")
+    W = shared(rng.normal(0, 0.5, (3, 2)), "W")
+    U = shared(rng.normal(0, 0.5, (2, 2)), "U")
+    hs, _ = theanine.scan(lambda x, h, W, U: T.tanh(T.dot(x, W) + T.dot(h, U)), sequences=X,
+                          outputs_info=h0, non_sequences=[W, U])
+    cost = hs[-1].sum() + hs.mean()
+    gs = grad(cost, [X, h0, W, U])
+    fib, _ = theanine.scan(lambda a, b: a + b, n_steps=6,
+                           outputs_info=dict(initial=T.constant(np.array([0.0, 1.0])),
+                                             taps=[-2, -1]))
+    stop, _ = theanine.scan(lambda h: (h * 2, until(h * 2 > 20)),
+                            outputs_info=T.constant(1.0), n_steps=50)
+    _compare([X, h0], [hs, cost, *gs, fib, stop], [rng.normal(size=(5, 3)), rng.normal(size=2)],
+             rtol=1e-9)

@@ -163,12 +163,13 @@ class Scan(Op):
         n_rec = info.n_rec
         for t in range(n_steps):
             for c, s in zip(seq_cells, seqs):
-                c[0] = s[t]
+                c[0] = s[t] if s.ndim > 1 else s[t:t + 1].reshape(())  # a 0-d array
             for j in range(n_rec):
                 lb, size = info.lookback[j], sizes[j]
                 buf = bufs[j]
                 for c, tap in zip(tap_cells[j], info.taps[j]):
-                    c[0] = buf[(lb + t + tap) % size]
+                    k = (lb + t + tap) % size
+                    c[0] = buf[k] if buf.ndim > 1 else buf[k:k + 1].reshape(())
             run()
             for j in range(n_rec):
                 value = out_cells[j][0][0]

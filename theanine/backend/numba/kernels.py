@@ -21,7 +21,10 @@ from theanine.tensor.linalg import Dot
 from theanine.tensor.math import Argmax
 from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
 from theanine.tensor.shape import MakeVector, Rebroadcast, Reshape, Shape, SpecifyShape
-from theanine.tensor.subtensor import AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor
+from theanine.scan.op import Scan
+from theanine.tensor.subtensor import (
+    AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, SliceLength, Subtensor,
+)
 from theanine.tensor.type import FLOAT_DTYPES
 
 KERNELS: dict[type, Callable] = {}
@@ -534,3 +537,125 @@ def arange(node, ins, outs, ctx):
     dt = dtype_name(node.outputs[0].type.dtype)
     return [f"if {step} == 0:", "    raise ValueError('arange: step must not be zero')",
             f"{outs[0]} = np.arange({start}, {stop}, {step}).astype({dt})"]
+
+
+_SLICE_LENGTH = '''
+@numba.njit(cache=True)
+def _slice_length(n, start, stop, step):
+    none = -(2 ** 62)
+    if step == none:
+        step = 1
+    if step > 0:
+        lo = 0 if start == none else (start + n if start < 0 else start)
+        hi = n if stop == none else (stop + n if stop < 0 else stop)
+        lo = min(max(lo, 0), n)
+        hi = min(max(hi, 0), n)
+        return max(0, (hi - lo + step - 1) // step)
+    lo = n - 1 if start == none else (start + n if start < 0 else start)
+    hi = -1 if stop == none else (stop + n if stop < 0 else stop)
+    lo = min(max(lo, -1), n - 1)
+    hi = min(max(hi, -1), n - 1)
+    return max(0, (lo - hi - step - 1) // (-step))
+'''
+
+
+@register(SliceLength)
+def slice_length(node, ins, outs, ctx):
+    ctx.helper("_slice_length", _SLICE_LENGTH)
+    return [f"{outs[0]} = np.empty((), np.int64)",
+            f"{outs[0]}[()] = _slice_length({', '.join(f'{v}[()]' for v in ins)})"]
+
+
+def _scalar_view(expr: str, dtype, ndim: int, ctx) -> tuple[list[str], str]:
+    """``expr`` as an array: 0-d values are boxed into a fresh 0-d array."""
+    if ndim:
+        return [], expr
+    t = ctx.fresh("s")
+    return [f"{t} = np.empty((), {dtype_name(dtype)})", f"{t}[()] = {expr}"], t
+
+
+@register(Scan)
+def scan(node, ins, outs, ctx):
+    """The loop of a Scan, with its step as a native function of the same module."""
+    from theanine.backend.numba.linker import generate_function
+
+    op = node.op
+    info = op.info
+    inner_fg = op._compiled().maker.fgraph
+    inner = ctx.fresh("scan_step")
+    lines_inner, _, unsupported = generate_function(inner_fg, inner, ctx, constants_as_args=False)
+    if unsupported:
+        return None
+    ctx.helper(inner, "\n".join(lines_inner))
+    S, R, K = info.n_seqs, info.n_rec, info.n_nitsot
+    n_steps, *rest = ins
+    seqs, inits, nonseqs = rest[:S], rest[S:S + R], rest[S + R:]
+    last_only = info.last_only or (False,) * R
+    n = ctx.fresh("n")
+    lines = [f"{n} = {n_steps}[()]"]
+    if info.check_lengths:
+        lines += [f"if {n} == 0:", "    raise ValueError('scan: the sequences are empty')"]
+    for s in seqs:
+        cmp = "!=" if info.check_lengths else "<"
+        lines += [f"if {s}.shape[0] {cmp} {n}:",
+                  "    raise ValueError('scan: a sequence does not have the number of steps')"]
+    bufs, sizes = [], []
+    for j, init in enumerate(inits):
+        lb = info.lookback[j]
+        b, size = ctx.fresh("buf"), ctx.fresh("size")
+        dt = dtype_name(node.inputs[1 + S + j].type.dtype)
+        lines += [f"{size} = {lb + 1} if {last_only[j]} else {lb} + {n}",
+                  f"if {init}.shape[0] < {lb}:",
+                  "    raise ValueError('scan: not enough initial values for the taps')",
+                  f"{b} = np.empty(({size},) + {init}.shape[1:], {dt})",
+                  f"{b}[:{lb}] = {init}[{init}.shape[0] - {lb}:]"]
+        bufs.append(b)
+        sizes.append(size)
+    nits = []
+    for k in range(K):
+        o = node.outputs[R + k]
+        t = ctx.fresh("nit")
+        lines.append(f"{t} = np.empty({_shape_tuple(['0'] * o.ndim)}, {dtype_name(o.type.dtype)})")
+        nits.append(t)
+    done = ctx.fresh("done")
+    lines.append(f"{done} = {n}")
+    body: list[str] = []
+    call_args = []
+    seq_in, tap_in, _ = op.inner_groups()
+    for s, v in zip(seqs, seq_in):
+        pre, name = _scalar_view(f"{s}[t]", v.type.dtype, v.ndim, ctx)
+        body += pre
+        call_args.append(name)
+    for j in range(R):
+        lb = info.lookback[j]
+        for tap, v in zip(info.taps[j], tap_in[j]):
+            pre, name = _scalar_view(f"{bufs[j]}[({lb} + t + {tap}) % {sizes[j]}]",
+                                     v.type.dtype, v.ndim, ctx)
+            body += pre
+            call_args.append(name)
+    call_args += nonseqs
+    r = ctx.fresh("r")
+    body.append(f"{r} = {inner}({', '.join(call_args)})")
+    for j in range(R):
+        val = f"{r}[{j}][()]" if op.inner_outputs[j].ndim == 0 else f"{r}[{j}]"
+        body.append(f"{bufs[j]}[({info.lookback[j]} + t) % {sizes[j]}] = {val}")
+    for k in range(K):
+        inner_out = op.inner_outputs[R + k]
+        dt = dtype_name(node.outputs[R + k].type.dtype)
+        body += [f"if t == 0:", f"    {nits[k]} = np.empty(({n},) + {r}[{R + k}].shape, {dt})"]
+        val = f"{r}[{R + k}][()]" if inner_out.ndim == 0 else f"{r}[{R + k}]"
+        body.append(f"{nits[k]}[t] = {val}")
+    if info.until:
+        body += [f"if {r}[{R + K}][()]:", f"    {done} = t + 1", "    break"]
+    lines += ["for t in range(" + n + "):"] + ["    " + b for b in body]
+    for j in range(R):
+        lb = info.lookback[j]
+        if last_only[j]:
+            k = ctx.fresh("k")
+            lines += [f"{k} = ({lb} + {done} - 1) % {sizes[j]}",
+                      f"{outs[j]} = {bufs[j]}[{k}:{k} + 1].copy()"]
+        else:
+            lines.append(f"{outs[j]} = {bufs[j]}[{lb}:{lb} + {done}]")
+    for k in range(K):
+        lines.append(f"{outs[R + k]} = {nits[k]}[:{done}]")
+    return lines

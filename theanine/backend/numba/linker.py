@@ -47,32 +47,43 @@ def cache_dir() -> str:
     return os.path.join(config.compiledir, f"numba-{py}-np{np.__version__}-nb{numba_version()}")
 
 
-def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str]]:
-    """Generate the program's source.
+def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
+                      constants_as_args: bool = True) -> tuple[list[str], list, list[str]]:
+    """Lines of a njit function computing ``fgraph``'s outputs from its inputs.
 
-    Returns ``(source, constants, unsupported)``; source is None when some node has no
-    native kernel (``unsupported`` names their ops).
+    Constants become extra arguments (``constants_as_args``) or module globals (for inner
+    programs called from a loop). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import Context, generator_for
+    from theanine.backend.numba.kernels import generator_for
 
-    ctx = Context()
     names: dict = {}
     args = []
     for k, v in enumerate(fgraph.inputs):
         names[v] = f"a{k}"
         args.append(names[v])
-    constants = []
+    constants: list = []
     body: list[str] = []
     unsupported: list[str] = []
+
+    def constant_name(v: Constant) -> str:
+        if constants_as_args:
+            names[v] = f"c{len(constants)}"
+            args.append(names[v])
+        else:
+            data = np.array(v.data, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
+            gname = ctx.fresh(f"{name}_const")
+            ctx.helper(gname, f"{gname} = np.frombuffer(bytes.fromhex('{data.tobytes().hex()}'), "
+                              f"dtype=np.{data.dtype.name}).reshape({data.shape!r}).copy()")
+            names[v] = gname
+        constants.append(v.data)
+        return names[v]
+
     for node in fgraph.toposort():
         for v in node.inputs:
             if v not in names:
-                if isinstance(v, Constant):
-                    names[v] = f"c{len(constants)}"
-                    constants.append(v.data)
-                    args.append(names[v])
-                else:  # pragma: no cover - graph inputs are all named above
+                if not isinstance(v, Constant):  # pragma: no cover - inputs are named above
                     raise ValueError(f"unnamed variable {v}")
+                constant_name(v)
         gen = generator_for(node.op)
         outs = [ctx.fresh("v") for _ in node.outputs]
         code = gen(node, [names[v] for v in node.inputs], outs, ctx) if gen else None
@@ -82,21 +93,31 @@ def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str]]:
             continue
         body.append(f"# {node.op}")
         body.extend(code)
-    if unsupported:
-        return None, constants, unsupported
     for v in fgraph.outputs:
         if v not in names and isinstance(v, Constant):
-            names[v] = f"c{len(constants)}"
-            constants.append(v.data)
-            args.append(names[v])
+            constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
-    lines = ["import math", "import numba", "import numpy as np", ""]
-    lines += [src for src in ctx.helpers.values()]
-    lines += ["", "@numba.njit(cache=True, nogil=True)",
-              f"def program({', '.join(args)}):"]
+    lines = ["@numba.njit(cache=True, nogil=True)", f"def {name}({', '.join(args)}):"]
     lines += ["    " + line for b in body for line in b.split("\n")]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
-    return "\n".join(lines) + "\n", constants, []
+    return lines, constants, unsupported
+
+
+def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str]]:
+    """Generate the program's module source.
+
+    Returns ``(source, constants, unsupported)``; source is None when some node has no
+    native kernel (``unsupported`` names their ops).
+    """
+    from theanine.backend.numba.kernels import Context
+
+    ctx = Context()
+    lines, constants, unsupported = generate_function(fgraph, "program", ctx)
+    if unsupported:
+        return None, constants, unsupported
+    head = ["import math", "import numba", "import numpy as np", ""]
+    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
+    return source, constants, []
 
 
 def load_program(source: str) -> Any:
