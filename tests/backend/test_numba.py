@@ -203,3 +203,44 @@ def test_scan_loop_and_its_gradient_run_natively():
                             outputs_info=T.constant(1.0), n_steps=50)
     _compare([X, h0], [hs, cost, *gs, fib, stop], [rng.normal(size=(5, 3)), rng.normal(size=2)],
              rtol=1e-9)
+
+
+def test_cache_is_reused_and_managed(tmp_path, capsys):
+    import subprocess
+    import sys
+
+    from theanine import cache
+
+    code = ("import numpy as np, theanine, theanine.tensor as T\n"
+            "x = T.dvector('x')\n"
+            "f = theanine.function([x], T.exp(x).sum())\n"
+            "print(float(f(np.ones(3))), f._run.state, round(f._run.compile_time, 3))\n")
+    env = dict(__import__("os").environ,
+               THEANINE_FLAGS=f"compiledir={tmp_path},numba_compile=blocking,numba_hot_calls=1",
+               PYTHONPATH=__import__("os").path.dirname(__import__("os").path.dirname(
+                   theanine.__file__)))
+    runs = [subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                           text=True, check=True).stdout.split() for _ in range(2)]
+    assert runs[0][:2] == runs[1][:2] == [str(float(3 * np.e)), "ready"]
+    assert float(runs[1][2]) < float(runs[0][2])  # the second run loads machine code
+    with config.change_flags(compiledir=str(tmp_path)):
+        assert sum(n for _, n, _ in cache.entries()) == 1
+        cache.main(["list"])
+        assert "1 programs" in capsys.readouterr().out
+        cache.main(["clear"])
+        assert cache.entries() == []
+
+
+def test_corrupt_cache_entry_is_rebuilt(tmp_path):
+    from theanine.backend.numba import linker
+
+    x = T.dvector("x")
+    with config.change_flags(compiledir=str(tmp_path)):
+        f = _native([x], T.exp(x) * 3)
+        f(np.ones(2))
+        path = [p for p in __import__("glob").glob(f"{tmp_path}/*/program_*.py")][0]
+        open(path, "w").write("this is not python(")
+        linker._MODULES.clear()
+        g = _native([x], T.exp(x) * 3)
+        np.testing.assert_allclose(g(np.ones(2)), np.exp(1) * 3)
+        assert g._run.state == "ready"
