@@ -143,13 +143,51 @@ def elemwise(node, ins, outs, ctx):
     lines: list[str] = []
     shape = _broadcast_shape(node, ins, lines)
     o = outs[0]
-    if node.op.inplace_pattern:
-        lines.append(f"{o} = {ins[node.op.inplace_pattern[0][1]]}")
-    else:
-        lines.append(f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
+    alloc = (f"{o} = {ins[node.op.inplace_pattern[0][1]]}" if node.op.inplace_pattern else
+             f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
     oidx = _idx([f"j{d}" for d in range(nd)])
-    body = body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"]
-    return lines + _loops(shape, body)
+    loops = [alloc] + _loops(shape, body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"])
+    if nd == 0 or out.type.dtype == "float16":
+        return lines + loops
+    # large arrays: NumPy's vectorised kernel, block by block (see callbacks.py)
+    key = _register_numpy_kernel(node)
+    size = " * ".join(shape)
+    ann = f"{np.dtype(out.type.dtype).name}[{', '.join([':'] * nd)}]"
+    ctx.helper("_py_call", "from theanine.backend.numba.callbacks import call as _py_call")
+    params = [f"p{k}" for k in range(len(ins))]
+    # objmode in a function of its own (inside a branch of a big function it can
+    # trip LLVM's dominance checks)
+    ctx.helper(f"_numpy_{key}", "\n".join([
+        "@numba.njit(cache=True)",
+        f"def _numpy_{key}({', '.join(params)}):",
+        f"    with numba.objmode(out='{ann}'):",
+        f"        out = _py_call('{key}', {', '.join(params)})",
+        "    return out"]))
+    return lines + [f"if {size} >= {LARGE}:", f"    {o} = _numpy_{key}({', '.join(ins)})",
+                    "else:"] + ["    " + b for b in loops]
+
+
+LARGE = 1 << 15  # elements from which NumPy's SIMD kernels beat compiled scalar loops
+
+
+def _register_numpy_kernel(node) -> str:
+    """Register the node's NumPy evaluation for native programs; returns its key."""
+    import hashlib
+
+    from theanine.backend.numba.callbacks import REGISTRY
+
+    key = hashlib.sha256(f"{node.op}|{[i.type for i in node.inputs]}".encode()).hexdigest()[:16]
+    if key not in REGISTRY:
+        op = node.op
+        out_dtype = node.outputs[0].type.numpy_dtype
+
+        def run(*inputs, _op=op, _node=node, _dtype=out_dtype):
+            storage = [[None]]
+            _op.perform(_node, list(inputs), storage)
+            res = storage[0][0]
+            return res if res.dtype == _dtype else res.astype(_dtype)
+        REGISTRY[key] = run
+    return key
 
 
 # -- reductions ------------------------------------------------------------------------------
@@ -177,17 +215,23 @@ def reduce(node, ins, outs, ctx):
             lines.append(f"    raise ValueError('{op.kind} of an empty axis')")
     else:
         init = _INIT[op.kind]
-    lines.append(f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(dt)})")
+    # low-precision floats accumulate in float64 (as NumPy's pairwise sums stay accurate)
+    acc_dt = np.dtype("float64") if dt.kind == "f" and dt.itemsize < 8 and \
+        op.kind in ("sum", "prod") else dt
+    acc = ctx.fresh("acc") if acc_dt != dt else o
+    lines.append(f"{acc} = np.empty({_shape_tuple(shape)}, {dtype_name(acc_dt)})")
     oidx = _idx([f"j{d}" for d in kept])
-    lines += _loops(shape, [f"{o}[{oidx}] = {init}"], dims=kept)
-    cur = f"{o}[{oidx}]"
-    v = f"{dtype_name(dt)}({xn}[{_idx([f'j{d}' for d in range(x.ndim)])}])"
+    lines += _loops(shape, [f"{acc}[{oidx}] = {init}"], dims=kept)
+    cur = f"{acc}[{oidx}]"
+    v = f"{dtype_name(acc_dt)}({xn}[{_idx([f'j{d}' for d in range(x.ndim)])}])"
     upd = {"sum": f"{cur} += {v}", "prod": f"{cur} *= {v}",
            "max": f"{cur} = np.maximum({cur}, {v})", "min": f"{cur} = np.minimum({cur}, {v})",
            "all": f"{cur} = {cur} and {v}", "any": f"{cur} = {cur} or {v}"}[op.kind]
     loop_shape = [f"{xn}.shape[{d}]" for d in range(x.ndim)]
-    # loop over kept dims outside, reduced inside (contiguous access for the last axis)
-    return lines + _loops(loop_shape, [upd], var="j")
+    lines += _loops(loop_shape, [upd], var="j")
+    if acc != o:
+        lines.append(f"{o} = {acc}.astype({dtype_name(dt)})")
+    return lines
 
 
 # -- products -------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
         if v not in names and isinstance(v, Constant):
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
-    lines = ["@numba.njit(cache=True, nogil=True)", f"def {name}({', '.join(args)}):"]
+    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args)}):"]
     lines += ["    " + line for b in body for line in b.split("\n")]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return lines, constants, unsupported

@@ -1,0 +1,20 @@
+"""NumPy kernels that native programs call for large element-wise work.
+
+Numba compiles transcendental functions to scalar libm calls, while NumPy's ufuncs are
+vectorised (SIMD): on large arrays a fused element-wise node is faster evaluated by its
+NumPy kernel, block by block in cache. A native program calls these through
+``numba.objmode``; they are registered here, by a key written into the program's
+source, whenever the program is generated (so cached programs find them again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+REGISTRY: dict[str, Callable[..., Any]] = {}
+
+
+def call(key: str, *args: Any) -> Any:
+    """Run the registered NumPy kernel ``key``."""
+    return REGISTRY[key](*args)
