@@ -189,6 +189,8 @@ class NumbaRunner:
         self.out_cells = [storage[v] for v in fgraph.outputs]
         self.native = None
         self.calls = 0
+        self.fallbacks = 0  # calls the native program refused (re-run on the VM)
+        self.last_native_error: BaseException | None = None
         self.state = "pending"  # pending -> compiling -> ready | failed
         self.error: BaseException | None = None
         self.compile_time = 0.0
@@ -252,7 +254,9 @@ class NumbaRunner:
                 self.profile.record_node(self._node, time.perf_counter() - t0, args)
             else:
                 res = native(*args)
-        except Exception:  # noqa: BLE001 - the VM raises the error with its context
+        except Exception as exc:  # noqa: BLE001 - the VM raises the error with its context
+            self.fallbacks += 1
+            self.last_native_error = exc
             return self.vm()
         for c, v in zip(self.out_cells, res):
             c[0] = v
