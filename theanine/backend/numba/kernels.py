@@ -51,6 +51,7 @@ class Context:
 
     def __init__(self) -> None:
         self.helpers: dict[str, str] = {}
+        self.python_nodes: list[str] = []  # ops run by their NumPy perform (objmode)
         self._n = 0
 
     def fresh(self, prefix: str = "t") -> str:
@@ -703,3 +704,49 @@ def scan(node, ins, outs, ctx):
     for k in range(K):
         lines.append(f"{outs[R + k]} = {nits[k]}[:{done}]")
     return lines
+
+
+def python_node(node, ins, outs, ctx):
+    """A node without a native kernel, run by its NumPy ``perform`` from the native program
+    (``numba.objmode``): the program stays whole, with a Python island."""
+    from theanine.tensor.type import TensorType
+
+    if not all(isinstance(v.type, TensorType) for v in node.inputs + node.outputs):
+        return None
+    key = _register_perform(node)
+    ctx.helper("_py_call", "from theanine.backend.numba.callbacks import call as _py_call")
+    anns = []
+    for k, o in enumerate(node.outputs):
+        tname = f"_T_{key}_{k}"
+        dt = "bool_" if o.type.dtype == "bool" else o.type.dtype
+        ctx.helper(tname, f"{tname} = numba.types.Array(numba.{dt}, {o.ndim}, 'A')")
+        anns.append(f"r{k}={tname}")
+    params = [f"p{k}" for k in range(len(ins))]
+    rets = [f"r{k}" for k in range(len(outs))]
+    ctx.helper(f"_perform_{key}", "\n".join([
+        "@numba.njit(cache=True)",
+        f"def _perform_{key}({', '.join(params)}):",
+        f"    with numba.objmode({', '.join(anns)}):",
+        f"        {', '.join(rets)}{',' if len(rets) == 1 else ''} = _py_call('{key}', "
+        f"{', '.join(params)})",
+        f"    return ({', '.join(rets)},)"]))
+    r = ctx.fresh("py")
+    return [f"{r} = _perform_{key}({', '.join(ins)})"] + [f"{o} = {r}[{k}]"
+                                                          for k, o in enumerate(outs)]
+
+
+def _register_perform(node) -> str:
+    import hashlib
+
+    from theanine.backend.numba.callbacks import REGISTRY
+
+    key = hashlib.sha256(f"perform|{node.op}|{[i.type for i in node.inputs]}|"
+                         f"{[o.type for o in node.outputs]}".encode()).hexdigest()[:16]
+    if key not in REGISTRY:
+        def run(*inputs, _node=node):
+            storage = [[None] for _ in _node.outputs]
+            _node.op.perform(_node, list(inputs), storage)
+            return tuple(np.asarray(c[0], dtype=o.type.numpy_dtype)
+                         for c, o in zip(storage, _node.outputs))
+        REGISTRY[key] = run
+    return key

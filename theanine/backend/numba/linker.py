@@ -54,7 +54,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     Constants become extra arguments (``constants_as_args``) or module globals (for inner
     programs called from a loop). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import generator_for
+    from theanine.backend.numba.kernels import generator_for, python_node
 
     names: dict = {}
     args = []
@@ -64,6 +64,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     constants: list = []
     body: list[str] = []
     unsupported: list[str] = []
+    python_nodes: list[str] = ctx.python_nodes
 
     def constant_name(v: Constant) -> str:
         if constants_as_args:
@@ -86,8 +87,12 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
                 constant_name(v)
         gen = generator_for(node.op)
         outs = [ctx.fresh("v") for _ in node.outputs]
-        code = gen(node, [names[v] for v in node.inputs], outs, ctx) if gen else None
+        ins = [names[v] for v in node.inputs]
+        code = gen(node, ins, outs, ctx) if gen else None
         names.update(zip(node.outputs, outs))
+        if code is None:
+            code = python_node(node, ins, outs, ctx)
+            python_nodes.append(str(node.op))
         if code is None:
             unsupported.append(str(node.op))
             continue
@@ -103,21 +108,23 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     return lines, constants, unsupported
 
 
-def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str]]:
+def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], list[str]]:
     """Generate the program's module source.
 
-    Returns ``(source, constants, unsupported)``; source is None when some node has no
-    native kernel (``unsupported`` names their ops).
+    Returns ``(source, constants, unsupported, python_nodes)``: ``python_nodes`` run their
+    NumPy implementation from the program (objmode); source is None when some node can
+    run in neither way (``unsupported`` names their ops).
     """
     from theanine.backend.numba.kernels import Context
 
     ctx = Context()
     lines, constants, unsupported = generate_function(fgraph, "program", ctx)
+    python_nodes = list(ctx.python_nodes)
     if unsupported:
-        return None, constants, unsupported
+        return None, constants, unsupported, python_nodes
     head = ["import math", "import numba", "import numpy as np", ""]
     source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
-    return source, constants, []
+    return source, constants, [], python_nodes
 
 
 def load_program(source: str) -> Any:
@@ -269,9 +276,9 @@ class NumbaLinker:
 
     def make_runner(self, fgraph: FunctionGraph, storage: dict, profile: Any = None):
         vm = VM(fgraph, storage, profile)
-        source, constants, unsupported = build_source(fgraph)
+        source, constants, unsupported, python_nodes = build_source(fgraph)
         fgraph.native_report = {"linker": "numba", "unsupported": unsupported,
-                                "native": source is not None}
+                                "native": source is not None, "python_nodes": python_nodes}
         if source is None:
             return vm
         runner = NumbaRunner(fgraph, storage, vm, source, constants, profile)
