@@ -266,6 +266,7 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
     if fn.profile is not None:
         fn.profile.compile_times = fn.compile_times
         fn.profile.linker = mode_.linker
+        fn.profile.native_report = getattr(fgraph, "native_report", None)
     return fn
 
 

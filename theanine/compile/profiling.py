@@ -29,6 +29,7 @@ class ProfileStats:
         self.node_shapes: dict[Any, list] = {}
         self.peak_bytes = 0
         self.linker = ""
+        self.native_report: dict | None = None
 
     def record_call(self, seconds: float) -> None:
         self.calls += 1
@@ -58,6 +59,14 @@ class ProfileStats:
               f"{sum(self.node_time.values()):.6f} s", file=out)
         print(f"  peak memory of intermediate results: {self.peak_bytes} bytes",
               file=out)
+        report = self.native_report
+        if report:
+            if report["native"]:
+                islands = report["python_nodes"]
+                print(f"  native program (numba compile {ct.get('numba', 0):.3f} s); "
+                      f"nodes run by NumPy inside it: {islands or 'none'}", file=out)
+            else:
+                print(f"  NumPy VM: no native kernel for {report['unsupported']}", file=out)
         by_op: dict[str, float] = defaultdict(float)
         op_calls: dict[str, int] = defaultdict(int)
         for node, t in self.node_time.items():

@@ -173,7 +173,7 @@ def clear_numba_cache(module: Any) -> None:
     dispatcher.enable_caching()
 
 
-class _ProgramOp:
+class NumbaProgram:
     def __str__(self) -> str:
         return "NumbaProgram"
 
@@ -181,7 +181,7 @@ class _ProgramOp:
 class _ProgramNode:
     """Stands for the whole native program in profiles."""
 
-    op = _ProgramOp()
+    op = NumbaProgram()
 
 
 class NumbaRunner:
