@@ -241,7 +241,9 @@ class NumbaRunner:
         if blocking:
             self._compile(types)
         else:
-            threading.Thread(target=self._compile, args=(types,), daemon=True,
+            # not a daemon: at exit Python waits for it, so the cache entry is complete
+            # (and the next run of the script loads it instead of compiling)
+            threading.Thread(target=self._compile, args=(types,), daemon=False,
                              name="theanine-numba-compile").start()
 
     def __call__(self) -> None:
