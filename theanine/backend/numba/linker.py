@@ -29,6 +29,7 @@ from theanine.graph.basic import Constant
 from theanine.graph.fg import FunctionGraph
 
 _LOCK = threading.Lock()
+_INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
 
 
@@ -67,16 +68,18 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     python_nodes: list[str] = ctx.python_nodes
 
     def constant_name(v: Constant) -> str:
-        if constants_as_args:
+        # small constants are compiled into the program (no argument to pass per call);
+        # large ones are passed (the cache would hold a copy of their data)
+        if constants_as_args and v.data.size > _INLINE_CONSTANT_SIZE:
             names[v] = f"c{len(constants)}"
             args.append(names[v])
+            constants.append(v.data)
         else:
             data = np.array(v.data, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
             gname = ctx.fresh(f"{name}_const")
             ctx.helper(gname, f"{gname} = np.frombuffer(bytes.fromhex('{data.tobytes().hex()}'), "
                               f"dtype=np.{data.dtype.name}).reshape({data.shape!r}).copy()")
             names[v] = gname
-        constants.append(v.data)
         return names[v]
 
     for node in fgraph.toposort():
