@@ -108,6 +108,17 @@ def setup(fw: Framework, quick: bool, warm_cache: bool, full: bool = False) -> S
     return ctx
 
 
+def native_info(f) -> dict | None:
+    """Diagnostics only: the state of a theanine function's native program (its Numba
+    linker compiles in a background thread once the function is hot; until then calls run
+    on the NumPy VM).  None for anything else."""
+    run = getattr(f, "_run", None)
+    if run is None or not hasattr(run, "state"):
+        return None
+    return {"state": run.state, "numba_compile_s": getattr(run, "compile_time", None),
+            "vm_calls": getattr(run, "calls", None), "fallbacks": getattr(run, "fallbacks", None)}
+
+
 def _version(mod: str) -> Any:
     try:
         return importlib.import_module(mod).__version__

@@ -154,8 +154,9 @@ def table(workload: str, results: dict, fws: list, warm: bool, full: bool = Fals
         if m.full and not full:
             continue
         rows.append((m, m.key, m.label))
-        if warm and m.compile:
-            rows.append((m, m.key + "_warm", m.label + " (warm)"))
+        if warm and (m.compile or m.warm_twin):
+            rows.append((m, m.key + "_warm", m.label + (" (warm)" if m.compile else
+                                                        " (warm process)")))
     peers = [f for f in fws if not is_theanine(f)]
     ours = [f for f in fws if is_theanine(f)]
     head = ["metric"] + [FRAMEWORKS[f].label for f in fws]
@@ -233,6 +234,7 @@ def _load(res) -> float:
 def measure_cell(args, python, w, fw) -> dict:
     """One cell: a cold process, plus with --warm a second one sharing its caches."""
     cache = Path(tempfile.mkdtemp(prefix=f"bench-{w}-{fw.name}-"))
+    started, git = datetime.datetime.now().isoformat(timespec="seconds"), git_state()
     try:
         if args.quiet_wait > 0:
             wait_quiet(args.quiet_wait)
@@ -242,13 +244,42 @@ def measure_cell(args, python, w, fw) -> dict:
                 wait_quiet(args.quiet_wait)
             res2 = run_one(python, w, fw, args.quick, cache, True, args.timeout, args.full)
             res["warm_run"] = res2
-            if res2.get("status") == "ok":
-                for m in workloads.load(w).METRICS:
-                    if m.compile and m.key in res2["metrics"]:
-                        res["metrics"][m.key + "_warm"] = res2["metrics"][m.key]
+            add_warm_metrics(w, res)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
+    res["started"], res["git"] = started, git
     return res
+
+
+def add_warm_metrics(w: str, res: dict) -> None:
+    """Copy the warm run's compile (and warm_twin) metrics into ``res`` as ``KEY_warm``."""
+    res2 = res.get("warm_run") or {}
+    if res.get("status") == "ok" and res2.get("status") == "ok":
+        for m in workloads.load(w).METRICS:
+            if (m.compile or m.warm_twin) and m.key in res2["metrics"]:
+                res["metrics"][m.key + "_warm"] = res2["metrics"][m.key]
+
+
+def from_json(args, fws) -> int:
+    """Tables from saved --json files, without measuring (later files win per cell)."""
+    cells, warm = {}, args.warm
+    for path in args.from_json:
+        for r in json.loads(Path(path).read_text()):
+            if r.get("warm_run"):
+                warm = True
+            add_warm_metrics(r["workload"], r)
+            cells[(r["workload"], r["framework"])] = r
+    wls = [w for w in workloads.names() if any(k[0] == w for k in cells)]
+    if args.workloads_given:
+        wls = [w for w in wls if w in args.workloads_given]
+    fws = [f for f in fws if any(k[1] == f for k in cells)]
+    text = "\n\n".join(
+        table(w, {f: r for (w2, f), r in cells.items() if w2 == w}, fws, warm, args.full)
+        for w in wls) + "\n"
+    print(text)
+    if args.markdown:
+        Path(args.markdown).write_text(text)
+    return 0
 
 
 def main(argv=None) -> int:
@@ -276,7 +307,11 @@ def main(argv=None) -> int:
                     "is measured again, up to --retries times; the quietest is kept")
     ap.add_argument("--retries", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=1200.0, help="per process, seconds")
+    ap.add_argument("--from-json", nargs="+", metavar="FILE",
+                    help="measure nothing: print the tables of saved --json files (a cell "
+                    "in a later file replaces the same cell of an earlier one)")
     args = ap.parse_args(argv)
+    args.workloads_given = None
 
     wls = [w.strip().upper() for w in args.workloads.split(",") if w.strip()]
     fws = [f.strip() for f in args.frameworks.split(",") if f.strip()]
@@ -286,6 +321,11 @@ def main(argv=None) -> int:
     for f in fws:
         if f not in FRAMEWORKS:
             ap.error(f"unknown framework {f!r}; known: {', '.join(FRAMEWORKS)}")
+
+    if args.from_json:
+        if "--workloads" in (argv if argv is not None else sys.argv):
+            args.workloads_given = wls
+        return from_json(args, fws)
 
     started = datetime.datetime.now()
     load_before = loadavg()

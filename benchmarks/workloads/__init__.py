@@ -44,6 +44,8 @@ class Metric:
     better: str | None = "lower"  # "lower", "higher" or None (no ratio)
     compile: bool = False     # a compile-time row: also measured warm with --warm
     full: bool = False        # measured only with --full (slow): shown only then
+    warm_twin: bool = False   # with --warm, also show the warm process's value (e.g. the
+    #                           steady-state step time of a JIT that compiles in the background)
 
 
 def names() -> list[str]:
