@@ -26,8 +26,8 @@ each call individually timed, taking a Python list of word ids and returning hos
 values; then (without ``--full``) a second pass over the same sentences, timed the same
 way: the steady state, with no new sentence length for JAX to compile, and for theanine
 FAST_RUN after waiting for its background native compile (whose duration is reported).  With ``--full`` training goes on for the whole 3 epochs and the test set
-follows: wall time and test accuracy; the three epoch costs are checked against
-``reference-results.md`` (relative 1e-5).  Without ``--full`` the check is the summed
+follows: wall time and test accuracy (>= 0.35); the three epoch costs are checked against
+``reference-results.md`` to 1 % (the published run's Python 2 shuffle cannot be reproduced).  Without ``--full`` the check is the summed
 cost of the first ``N_STEPS`` steps (the same float64 computation in every framework).
 """
 
@@ -203,8 +203,11 @@ def _run(ctx, build):
         res["test_accuracy"] = correct / len(data_test)
         res["epoch_costs"] = ", ".join(f"{c:.4f}" for c in epoch_costs)
         res["epoch_accuracies"] = epoch_acc
-        res["ok"] = res["ok"] and all(
-            abs(c - r) <= 1e-5 * r for c, r in zip(epoch_costs, REFERENCE_EPOCH_COSTS))
+        # The published run shuffled with Python 2's random: every framework here sees
+        # Python 3's order, so epoch costs agree with the reference to about 1 %, not 1e-5;
+        # the criterion is the spec's test accuracy >= 0.35.
+        res["ok"] = res["ok"] and res["test_accuracy"] >= 0.35 and all(
+            abs(c - r) <= 0.01 * r for c, r in zip(epoch_costs, REFERENCE_EPOCH_COSTS))
     return res
 
 
