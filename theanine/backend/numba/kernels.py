@@ -445,17 +445,20 @@ def advanced_subtensor(node, ins, outs, ctx):
     rest = [f"{x}.shape[{d}]" for d in range(k, node.inputs[0].ndim)]
     lines.append(f"{o} = np.empty({_shape_tuple([f'{n}.shape[0]'] + rest)}, "
                  f"{dtype_name(out.type.dtype)})")
+    body, sel = _read_indices(x, arrs)
+    body.append(f"{o}[j0] = {x}[{sel}]")
+    return lines + _loops([f"{n}.shape[0]"], body)
+
+
+def _read_indices(x: str, arrs: list[str]) -> tuple[list[str], str]:
+    """Loop-body lines reading the j0-th index of each index array, bounds-checked, and
+    the selection expression they form."""
     body = []
     for d, a in enumerate(arrs):
         body.append(f"_i{d} = {a}[j0]")
         body.append(f"if not -{x}.shape[{d}] <= _i{d} < {x}.shape[{d}]:")
         body.append(f"    raise IndexError('index out of bounds for axis {d}')")
-    sel = ", ".join(f"_i{d}" for d in range(k))
-    if rest:
-        body.append(f"{o}[j0] = {x}[{sel}]")
-    else:
-        body.append(f"{o}[j0] = {x}[{sel}]")
-    return lines + _loops([f"{n}.shape[0]"], body)
+    return body, ", ".join(f"_i{d}" for d in range(len(arrs)))
 
 
 @register(AdvancedIncSubtensor)
@@ -470,19 +473,12 @@ def advanced_inc_subtensor(node, ins, outs, ctx):
     if yvar.ndim > sel_ndim:
         return None
     n = arrs[0]
-    lines = [f"{o} = {x}" if node.op.inplace else f"{o} = {x}.copy()"]
-    body = []
-    for d, a in enumerate(arrs):
-        body.append(f"_i{d} = {a}[j0]")
-        body.append(f"if not -{x}.shape[{d}] <= _i{d} < {x}.shape[{d}]:")
-        body.append(f"    raise IndexError('index out of bounds for axis {d}')")
-    sel = ", ".join(f"_i{d}" for d in range(k))
-    if yvar.ndim == sel_ndim:
-        row = f"{y}[{'0' if yvar.type.broadcastable[0] else 'j0'}]"
-        if yvar.ndim == 1:
-            val = row
-        else:
-            val = row
+    lines = [f"if {a}.shape[0] != {n}.shape[0]:\n    raise IndexError('index arrays differ "
+             f"in length')" for a in arrs[1:]]
+    lines.append(f"{o} = {x}" if node.op.inplace else f"{o} = {x}.copy()")
+    body, sel = _read_indices(x, arrs)
+    if yvar.ndim == sel_ndim:  # one value (row) per index, or one broadcast row
+        val = f"{y}[{'0' if yvar.type.broadcastable[0] else 'j0'}]"
     else:
         val = f"{y}[()]" if yvar.ndim == 0 else y
     opr = "=" if node.op.set_instead_of_inc else "+="
