@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from benchmarks.frameworks import native_info
+from benchmarks.harness import timed_calls_s, wait_native
+
 N_CHECK = 3  # the costs of the first three steps are checked against the float64 reference
 
 
@@ -57,3 +60,31 @@ def reference_costs(params, X, y, lr, tanh_last, n=N_CHECK):
 def check(costs, ref, rtol=2e-4):
     return len(costs) >= len(ref) and all(
         abs(float(a) - b) <= rtol * abs(b) for a, b in zip(costs, ref))
+
+
+def finish(ctx, step, compile_s, first_cost, X, y, ref):
+    """Check the first costs, time the steps (and the steady state) of a training step."""
+    costs = [float(first_cost)] + [float(step(X, y)) for _ in range(N_CHECK - 1)]
+    n, warmup = (5, 2) if ctx.quick else (50, 5)
+    times = timed_calls_s(step, (X, y), max_n=n, warmup=warmup)
+    res = {"step_s": float(np.median(times)), "step_mean_s": float(np.mean(times)),
+           "step_max_s": float(np.max(times)), "n_steps": len(times),
+           "costs": ", ".join(f"{c:.6f}" for c in costs), "reference": ref,
+           "ok": check(costs, ref)}
+    steady(res, step, (X, y), n, warmup)
+    if compile_s is not None:
+        res["compile_first_s"] = compile_s
+    return res
+
+
+def steady(res, step, args, n, warmup):
+    """theanine FAST_RUN: wait for the background native compile, then time again; for
+    every other framework the steps timed above are already the steady state."""
+    waited = wait_native(step)
+    res["native"] = native_info(step)
+    if waited is None:
+        res["steady_s"] = res["step_s"]
+        return
+    res["native_wait_s"] = waited
+    res["native_compile_s"] = (res["native"] or {}).get("numba_compile_s")
+    res["steady_s"] = float(np.median(timed_calls_s(step, args, max_n=n, warmup=warmup)))

@@ -91,7 +91,7 @@ def _finish(ctx, f, compile_s, first, x):
 
 
 def theano(ctx):
-    lib, T = ctx.lib, ctx.T
+    T = ctx.T
     x_val = data(ctx)
     with Stopwatch() as sw:
         x = T.fvector("x")

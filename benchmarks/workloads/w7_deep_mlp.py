@@ -17,10 +17,9 @@ import functools
 
 import numpy as np
 
-from benchmarks.frameworks import native_info
-from benchmarks.harness import Stopwatch, timed_calls_s, wait_native
+from benchmarks.harness import Stopwatch
 from benchmarks.workloads import Metric
-from benchmarks.workloads._mlp import N_CHECK, check, mlp_step_numpy, reference_costs
+from benchmarks.workloads._mlp import finish, mlp_step_numpy, reference_costs
 
 NAME = "W7"
 TITLE = "W7: compiling a larger graph, 20 tanh layers x 256 (40 parameters), batch 128"
@@ -49,33 +48,6 @@ def data():
     return params, X, y
 
 
-def _finish(ctx, step, compile_s, first_cost, X, y, ref):
-    costs = [float(first_cost)] + [float(step(X, y)) for _ in range(N_CHECK - 1)]
-    n, warmup = (5, 2) if ctx.quick else (50, 5)
-    times = timed_calls_s(step, (X, y), max_n=n, warmup=warmup)
-    res = {"step_s": float(np.median(times)), "step_mean_s": float(np.mean(times)),
-           "step_max_s": float(np.max(times)), "n_steps": len(times),
-           "costs": ", ".join(f"{c:.6f}" for c in costs), "reference": ref,
-           "ok": check(costs, ref)}
-    _steady(res, step, (X, y), n, warmup)
-    if compile_s is not None:
-        res["compile_first_s"] = compile_s
-    return res
-
-
-def _steady(res, step, args, n, warmup):
-    """theanine FAST_RUN: wait for the background native compile, then time again; for
-    every other framework the steps timed above are already the steady state."""
-    waited = wait_native(step)
-    res["native"] = native_info(step)
-    if waited is None:
-        res["steady_s"] = res["step_s"]
-        return
-    res["native_wait_s"] = waited
-    res["native_compile_s"] = (res["native"] or {}).get("numba_compile_s")
-    res["steady_s"] = float(np.median(timed_calls_s(step, args, max_n=n, warmup=warmup)))
-
-
 def theano(ctx):
     lib, T = ctx.lib, ctx.T
     init, X, y = data()
@@ -92,7 +64,7 @@ def theano(ctx):
         updates = [(q, q - LR * g) for q, g in zip(params, grads)]
         train = ctx.function([x, t], cost, updates=updates)
         first = train(X, y)
-    return _finish(ctx, train, sw.s, first, X, y, ref)
+    return finish(ctx, train, sw.s, first, X, y, ref)
 
 
 def jax(ctx):
@@ -120,7 +92,7 @@ def jax(ctx):
             return np.asarray(cost)
 
         first = step(X, y)
-    return _finish(ctx, step, sw.s, first, X, y, ref)
+    return finish(ctx, step, sw.s, first, X, y, ref)
 
 
 def torch(ctx):
@@ -144,7 +116,7 @@ def torch(ctx):
             return cost.item()
 
         first = step(X, y)
-    return _finish(ctx, step, sw.s, first, X, y, ref)
+    return finish(ctx, step, sw.s, first, X, y, ref)
 
 
 def numpy(ctx):
@@ -155,4 +127,4 @@ def numpy(ctx):
     def step(x, t):
         return mlp_step_numpy(params, x, t, LR, tanh_last=True)
 
-    return _finish(ctx, step, None, step(X, y), X, y, ref)
+    return finish(ctx, step, None, step(X, y), X, y, ref)
