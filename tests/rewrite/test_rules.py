@@ -10,6 +10,7 @@ import theanine
 import theanine.tensor as T
 from theanine import Mode, config, function
 from theanine.rewrite import applied, rewrites
+from theanine.ifelse import ifelse
 from theanine.tensor.nnet import Softmax
 
 NO_REWRITES = Mode(optimizer=None)
@@ -112,6 +113,9 @@ CASES = [
      [rng.normal(size=(3, 3))]),
     ("inplace_subtensor", lambda: (lambda x: ([x], T.set_subtensor((x * 2)[1:], 0.0)))(_x()),
      [rng.normal(size=4)]),
+    ("ifelse_constant_condition",
+     lambda: (lambda x: ([x], ifelse(T.constant(0) > 1, T.exp(x), T.sin(x))))(_x()),
+     [rng.normal(size=3)]),
 ]
 CASES = [c for c in CASES if c[1] is not None]
 _RNN_VALUES = [rng.normal(size=(5, 3)), rng.normal(size=2), rng.normal(size=(3, 2)),

@@ -16,6 +16,7 @@ from typing import Any
 from theanine.backend import register_linker
 from theanine.graph.basic import Apply, Constant
 from theanine.graph.fg import FunctionGraph
+from theanine.backend.schedule import Schedule, lazy_schedule
 
 
 def _shape_of(v: Any) -> str:
@@ -69,32 +70,86 @@ def make_thunk(node: Apply, ins: list, outs: list) -> Callable[[], None]:
     return perform_thunk(node, ins, outs)
 
 
+def _frees(nodes: list[Apply], storage: dict, sched: Schedule, keep: set,
+           local: Callable[[Any], bool]) -> list[tuple]:
+    """For each node of ``nodes``, the cells to release after it: values ``local`` to
+    this sequence, not in ``keep``, after their last reader (or at once if unread)."""
+    last_use: dict[Any, int] = {}
+    for k, node in enumerate(nodes):
+        for v in sched.reads(node):
+            last_use[v] = k
+    frees: list[list] = [[] for _ in nodes]
+    for v, k in last_use.items():
+        if v not in keep and local(v):
+            frees[k].append(storage[v])
+    for k, node in enumerate(nodes):
+        for o in node.outputs:
+            if o not in last_use and o not in keep:
+                frees[k].append(storage[o])
+    return [tuple(f) for f in frees]
+
+
+def lazy_thunk(node: Apply, sched: Schedule, storage: dict) -> Callable[[], None]:
+    """The thunk of a lazy node: test the condition, run only the chosen branch's nodes,
+    then pass its values on (``IfElse``'s outputs are views of them)."""
+    n = len(node.outputs)
+    cond = storage[node.inputs[0]]
+    outs = [storage[o] for o in node.outputs]
+    branches = []
+    for b, nodes in enumerate(sched.branches[node]):
+        vals = node.inputs[1 + b * n:1 + (b + 1) * n]
+        made = {o for m in nodes for o in m.outputs}
+        frees = _frees(nodes, storage, sched, set(vals), made.__contains__)
+        thunks = [lazy_thunk(m, sched, storage) if m in sched.branches else
+                  make_thunk(m, [storage[v] for v in m.inputs], [storage[v] for v in m.outputs])
+                  for m in nodes]
+        branches.append((list(zip(thunks, frees, nodes)), [storage[v] for v in vals],
+                         [storage[v] for v in dict.fromkeys(vals) if v in made]))
+
+    def thunk() -> None:
+        steps, vals, local = branches[0] if cond[0] else branches[1]
+        for t, fr, m in steps:
+            try:
+                t()
+            except Exception as exc:  # noqa: BLE001 - re-raised with the inner node
+                if getattr(exc, "__theanine_context__", False):
+                    raise
+                try:
+                    raise_with_node(m, [storage[v][0] for v in m.inputs], exc)
+                except Exception as new:  # noqa: BLE001
+                    new.__theanine_context__ = True
+                    raise
+            for c in fr:
+                c[0] = None
+        for o, v in zip(outs, vals):
+            o[0] = v[0]
+        for c in local:
+            c[0] = None
+    return thunk
+
+
 class VM:
-    """Runs the thunks of a toposorted graph over storage cells."""
+    """Runs the thunks of a toposorted graph over storage cells.
+
+    Nodes needed only by one branch of a conditional run inside that conditional's
+    thunk, when the branch is taken (see :mod:`theanine.backend.schedule`).
+    """
 
     def __init__(self, fgraph: FunctionGraph, storage: dict, profile: Any = None) -> None:
-        order = fgraph.toposort()
+        sched = lazy_schedule(fgraph)
+        order = sched.main
         keep = set(fgraph.inputs) | set(fgraph.outputs)
-        last_use: dict[Any, int] = {}
-        for k, node in enumerate(order):
-            for v in node.inputs:
-                last_use[v] = k
-        frees: list[list] = [[] for _ in order]
-        for v, k in last_use.items():
-            if v not in keep and not isinstance(v, Constant) and v.owner is not None:
-                frees[k].append(storage[v])
-        for k, node in enumerate(order):  # outputs nobody reads
-            for o in node.outputs:
-                if o not in last_use and o not in keep:
-                    frees[k].append(storage[o])
+        frees = _frees(order, storage, sched, keep,
+                       lambda v: not isinstance(v, Constant) and v.owner is not None)
         self.nodes = order
         self.in_cells = [[storage[v] for v in node.inputs] for node in order]
         self.out_cells = [[storage[v] for v in node.outputs] for node in order]
-        self.thunks = [make_thunk(n, i, o) for n, i, o in zip(order, self.in_cells,
-                                                              self.out_cells)]
+        self.thunks = [lazy_thunk(n, sched, storage) if n in sched.branches else
+                       make_thunk(n, i, o)
+                       for n, i, o in zip(order, self.in_cells, self.out_cells)]
         self.frees = frees
         # steps: (thunk, cells to release after it) -- release lists are mostly empty
-        self.steps = [(t, tuple(f)) for t, f in zip(self.thunks, frees)]
+        self.steps = list(zip(self.thunks, frees))
         self.profile = profile
 
     def __call__(self) -> None:
@@ -134,6 +189,8 @@ class VM:
         for outs in self.out_cells:
             for c in outs:
                 c[0] = None
+        if getattr(exc, "__theanine_context__", False):  # raised inside a branch
+            raise exc.with_traceback(exc.__traceback__) from None
         raise_with_node(self.nodes[k], args, exc)
 
 

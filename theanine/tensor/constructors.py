@@ -55,11 +55,35 @@ def _make(kind: str, fixed_dtype: str | None):
     return ctor
 
 
+def _make_many(single):
+    """Theano's plural constructors: ``fscalars('a', 'b')``, ``matrices(3)``,
+    ``scalars('xy')`` (one variable per character of a single string, as Theano)."""
+
+    def ctor(*names: str | int, dtype: Any = None):
+        if names and isinstance(names[0], int):
+            made = [single(dtype=dtype) for _ in range(names[0])]
+            return made[0] if names[0] == 1 else made
+        seq = names[0] if len(names) == 1 else names
+        if len(seq) == 1:
+            return single(seq[0], dtype=dtype)
+        return [single(n, dtype=dtype) for n in seq]
+
+    plural = {"matrix": "matrices"}.get
+    kind = next(k for k in _KINDS if single.__name__.endswith(k))
+    ctor.__name__ = single.__name__[: -len(kind)] + (plural(kind) or kind + "s")
+    ctor.__qualname__ = ctor.__name__
+    ctor.__doc__ = f"Several ``{single.__name__}`` inputs: one per name (or a count)."
+    return ctor
+
+
 _ctors: dict[str, Any] = {}
 for _kind in _KINDS:
     _ctors[_kind] = _make(_kind, None)
     for _p, _dt in _PREFIXES.items():
         _ctors[_p + _kind] = _make(_kind, _dt)
+for _single in list(_ctors.values()):
+    _many = _make_many(_single)
+    _ctors[_many.__name__] = _many
 globals().update(_ctors)
 
 __all__ = ["tensor", *_ctors]

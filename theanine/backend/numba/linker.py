@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from theanine.backend.schedule import lazy_schedule
 from theanine.backend.vm import VM
 from theanine.config import config
 from theanine.graph.basic import Constant
@@ -82,31 +83,51 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
             names[v] = gname
         return names[v]
 
-    for node in fgraph.toposort():
-        for v in node.inputs:
-            if v not in names:
-                if not isinstance(v, Constant):  # pragma: no cover - inputs are named above
-                    raise ValueError(f"unnamed variable {v}")
-                constant_name(v)
-        gen = generator_for(node.op)
-        outs = [ctx.fresh("v") for _ in node.outputs]
-        ins = [names[v] for v in node.inputs]
-        code = gen(node, ins, outs, ctx) if gen else None
-        names.update(zip(node.outputs, outs))
-        if code is None:
-            code = python_node(node, ins, outs, ctx)
-            python_nodes.append(str(node.op))
-        if code is None:
-            unsupported.append(str(node.op))
-            continue
-        body.append(f"# {node.op}")
-        body.extend(code)
+    sched = lazy_schedule(fgraph)
+
+    def emit(nodes: list) -> list[str]:
+        lines: list[str] = []
+        for node in nodes:
+            for v in node.inputs[:1] if node in sched.branches else node.inputs:
+                if v not in names:
+                    if not isinstance(v, Constant):  # pragma: no cover - named above
+                        raise ValueError(f"unnamed variable {v}")
+                    constant_name(v)
+            outs = [ctx.fresh("v") for _ in node.outputs]
+            lines.append(f"# {node.op}")
+            if node in sched.branches:  # only the branch taken runs
+                n = len(outs)
+                for b, seg in enumerate(sched.branches[node]):
+                    lines.append(f"if {names[node.inputs[0]]}[()]:" if b == 0 else "else:")
+                    inner = emit(seg)
+                    vals = node.inputs[1 + b * n:1 + (b + 1) * n]
+                    for v in vals:
+                        if v not in names:
+                            constant_name(v)
+                    inner += [f"{o} = {names[v]}" for o, v in zip(outs, vals)]
+                    lines += ["    " + line for line in inner]
+                names.update(zip(node.outputs, outs))
+                continue
+            gen = generator_for(node.op)
+            ins = [names[v] for v in node.inputs]
+            code = gen(node, ins, outs, ctx) if gen else None
+            names.update(zip(node.outputs, outs))
+            if code is None:
+                code = python_node(node, ins, outs, ctx)
+                python_nodes.append(str(node.op))
+            if code is None:
+                unsupported.append(str(node.op))
+                continue
+            lines.extend(line for c in code for line in c.split("\n"))
+        return lines
+
+    body = emit(sched.main)
     for v in fgraph.outputs:
         if v not in names and isinstance(v, Constant):
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
     lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args)}):"]
-    lines += ["    " + line for b in body for line in b.split("\n")]
+    lines += ["    " + line for line in body]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return lines, constants, unsupported
 

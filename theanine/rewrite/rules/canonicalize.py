@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from theanine.graph.basic import Constant
+from theanine.ifelse import IfElse
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import node_rewriter
 from theanine.tensor import math as m
@@ -228,3 +229,17 @@ def sort_commutative(fgraph, node):
     if order == list(range(len(node.inputs))):
         return None
     return [node.op(*[node.inputs[k] for k in order])]
+
+
+@register("canonicalize", "fast_run", "fast_compile")
+@node_rewriter([IfElse])
+def ifelse_constant_condition(fgraph, node):
+    """``ifelse(c, a, b)`` with a constant ``c`` is ``a`` or ``b``."""
+    cond = node.inputs[0]
+    if not isinstance(cond, Constant):
+        return None
+    n = node.op.n_outs
+    chosen = node.inputs[1:1 + n] if cond.data else node.inputs[1 + n:]
+    if any(v.type != o.type for v, o in zip(chosen, node.outputs)):
+        return None  # a branch with a more precise static shape: keep the node
+    return list(chosen)
