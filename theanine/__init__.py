@@ -28,6 +28,33 @@ from theanine import gradient  # noqa: F401
 from theanine import printing  # noqa: F401
 from theanine import datasets  # noqa: F401
 from theanine.scan import scan  # noqa: F401
+from theanine.scan import foldl, foldr, map, reduce  # noqa: F401,A004 - Theano's names
+from theanine.printing import pp  # noqa: F401
+from theanine.compile.profiling import ProfileStats  # noqa: F401
+from theanine.tensor import dot  # noqa: F401
 
 clone = clone_replace
+pprint = pp
 __version__ = "0.1.0"
+
+# Subpackages imported on first use, under theanine's and Theano 1.0's names
+# (``theanine.sandbox``, ``theano.scan_module``...).
+_LAZY_MODULES = {
+    "compat": "theanine.compat", "ifelse": "theanine.ifelse", "misc": "theanine.misc",
+    "sandbox": "theanine.sandbox", "scan_module": "theanine.scan", "gof": "theanine.compat.gof",
+}
+
+
+def __getattr__(name: str):
+    target = _LAZY_MODULES.get(name)
+    if target is None:
+        raise AttributeError(f"module 'theanine' has no attribute {name!r}")
+    import importlib
+
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as exc:
+        if exc.name != target:
+            raise
+        raise AttributeError(f"module 'theanine' has no attribute {name!r} ({target} is "
+                             f"not available)") from exc

@@ -166,8 +166,17 @@ class Config:
             return  # Theano back-end tuning flags: meaningless here, accepted silently.
         try:
             setattr(self, key, value)
-        except (AttributeError, ValueError) as exc:
-            raise type(exc)(f"{source}: {exc}") from None
+        except AttributeError as exc:
+            if source != "THEANO_FLAGS":
+                raise AttributeError(f"{source}: {exc}") from None
+            # a Theano 1.0 setting (nvcc.fastmath, allow_gc, ...) that theanine has no use
+            # for: Theano itself only warned about flags it did not know
+            import warnings
+
+            warnings.warn(f"THEANO_FLAGS: theanine ignores the flag {key!r} (no such setting "
+                          f"in theanine)", stacklevel=3)
+        except ValueError as exc:
+            raise ValueError(f"{source}: {exc}") from None
 
 
 config = Config()

@@ -8,6 +8,7 @@ broadcasting. Fusion and code generation work on graphs of these ops.
 
 from __future__ import annotations
 
+import copyreg
 import functools
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -125,6 +126,18 @@ class ScalarOp(Props):
     def impl(self, *args: Any) -> Any:
         return self.fn(*args)
 
+    def __reduce__(self) -> tuple:
+        # the table's ops are pickled by name (their kernels are closures) and unpickle
+        # as the table's op; other scalar ops (subclasses) are pickled by their state
+        if OPS.get(self.name) is self:
+            return (scalar_op, (self.name,))
+        return (copyreg.__newobj__, (type(self),), self.__dict__)
+
+
+def scalar_op(name: str) -> ScalarOp:
+    """The scalar op called ``name`` (e.g. ``'add'``); how scalar ops are unpickled."""
+    return OPS[name]
+
 
 class Cast(ScalarOp):
     """Conversion to ``dtype``."""
@@ -145,6 +158,9 @@ class Cast(ScalarOp):
 
         super().__init__(f"cast_{self.dtype}", 1, fn, lambda *d: self.dtype, grad)
 
+    def __reduce__(self) -> tuple:
+        return (Cast, (self.dtype,))
+
 
 class Round(ScalarOp):
     """Rounding, half to even or half away from zero."""
@@ -162,6 +178,9 @@ class Round(ScalarOp):
             def fn(x):
                 return np.where(x >= 0, np.floor(x + 0.5), np.ceil(x - 0.5)).astype(x.dtype)
         super().__init__(f"round_{mode}", 1, fn, upgrade_to_float, _zero_grad)
+
+    def __reduce__(self) -> tuple:
+        return (Round, (self.mode,))
 
 
 # -- gradient formulas (tensor level) ---------------------------------------

@@ -27,6 +27,10 @@ class In:
         Keyword by which the value may be passed (defaults to the variable's name).
     value : optional
         Default value when the argument is omitted.
+    update : Variable, optional
+        An expression of the inputs whose value becomes this input's default after each
+        call (Theano's stateful input; ``value`` is the first default). Read and set the
+        current default with ``f[variable]`` or ``f[name]``.
     strict : bool
         Require exactly the input's dtype.
     allow_downcast : bool, optional
@@ -97,6 +101,42 @@ def _check_update(var: Any, value: Any) -> Variable:
             f"an update must have the same type as its shared variable: {var.describe()} has "
             f"type {t}, the new value {value.describe()} has type {u}.{hint}")
     return value
+
+
+def _check_input_update(inp: In, pos: int) -> Variable:
+    from theanine.tensor.basic import as_tensor_variable
+
+    var = inp.variable
+    value = as_tensor_variable(inp.update)
+    t, u = var.type, value.type
+    if t.dtype != u.dtype or t.ndim != u.ndim:
+        raise TypeError(f"In(update=...): the update of input {pos} ({var.describe()}, type "
+                        f"{t}) has type {u}; it must have the input's type (cast it)")
+    return value
+
+
+def _input_updates(n: int, in_updates: list) -> list:
+    """The update expression of each of ``n`` inputs (None where it has none)."""
+    by_pos = dict(in_updates)
+    return [by_pos.get(p) for p in range(n)]
+
+
+class _Source:
+    """The arguments that compile a function again when it is unpickled."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.__dict__.update(kwargs)
+
+
+def _unpickle_function(source: _Source, defaults: dict) -> Function:
+    """Compile a pickled function again (see :meth:`Function.__reduce__`)."""
+    outputs = source.outputs[0] if source.single else list(source.outputs)
+    fn = function(source.inputs, outputs, mode=source.mode, updates=source.updates,
+                  no_default_updates=True, name=source.name,
+                  allow_input_downcast=source.allow_input_downcast, profile=source.profile,
+                  on_unused_input="ignore", trust_input=source.trust_input)
+    fn._defaults.update(defaults)
+    return fn
 
 
 def _may_alias(var: Variable, roots: set) -> bool:
@@ -195,9 +235,10 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
             raise ValueError(f"updates: {var.describe()} is updated more than once")
         seen_upd.add(id(var))
         upd_pairs.append((var, _check_update(var, value)))
-    for i in ins:
+    in_updates = []  # (input position, new default value) of stateful inputs
+    for pos, i in enumerate(ins):
         if i.update is not None:
-            raise NotImplementedError("In(update=...) is not supported; use updates=")
+            in_updates.append((pos, _check_input_update(i, pos)))
 
     # givens: substitute before compiling
     given = _pairs(givens, "givens")
@@ -211,12 +252,15 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
                 raise TypeError(f"givens: {var.describe()} of type {var.type} cannot be "
                                 f"replaced by {value.describe()} of type {value.type}")
             repl[var] = value
-        new = clone_replace(out_vars + [v for _, v in upd_pairs], repl)
-        out_vars = new[: len(out_vars)]
-        upd_pairs = [(s, v) for (s, _), v in zip(upd_pairs, new[len(out_vars):])]
+        new = clone_replace(out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates],
+                            repl)
+        n_o, n_u = len(out_vars), len(upd_pairs)
+        out_vars = new[:n_o]
+        upd_pairs = [(s, v) for (s, _), v in zip(upd_pairs, new[n_o:n_o + n_u])]
+        in_updates = [(p, v) for (p, _), v in zip(in_updates, new[n_o + n_u:])]
 
     # default updates of shared variables (random streams)
-    roots = out_vars + [v for _, v in upd_pairs]
+    roots = out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates]
     if no_default_updates is not True:
         excluded = set(map(id, no_default_updates or []))
         for v in ancestors(roots):
@@ -224,7 +268,7 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
                     and id(v) not in seen_upd and id(v) not in excluded:
                 upd_pairs.append((v, _check_update(v, v.default_update)))
                 seen_upd.add(id(v))
-        roots = out_vars + [v for _, v in upd_pairs]
+        roots = out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates]
 
     explicit = [i.variable for i in ins]
     used = set(map(id, ancestors(roots, explicit)))
@@ -249,7 +293,10 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
         if s not in shared_vars:
             shared_vars.append(s)
 
-    fgraph = FunctionGraph(explicit + shared_vars, out_vars + [v for _, v in upd_pairs])
+    # outputs: the function's, then the shared variables' new values, then the new
+    # defaults of stateful inputs
+    fgraph = FunctionGraph(explicit + shared_vars, out_vars + [v for _, v in upd_pairs]
+                           + [v for _, v in in_updates])
     fgraph.update_mapping = {len(out_vars) + k: len(explicit) + shared_vars.index(s)
                              for k, (s, _) in enumerate(upd_pairs)}
     mode_ = get_mode(mode)
@@ -259,7 +306,18 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
         rewriter(fgraph)
     t_link = time.perf_counter()
     fn = Function(fgraph, ins, shared_vars, [s for s, _ in upd_pairs], len(out_vars), single,
-                  borrow_out, mode_, name, allow_input_downcast, profile, trust_input)
+                  borrow_out, mode_, name, allow_input_downcast, profile, trust_input,
+                  [p for p, _ in in_updates])
+    # what pickling needs to compile the function again: the graph after givens, with
+    # every update made explicit (see Function.__reduce__)
+    fn._source = _Source(
+        inputs=[In(i.variable, name=i.name, value=i.value, update=new, mutable=i.mutable,
+                   strict=i.strict, allow_downcast=i.allow_downcast, autoname=False,
+                   borrow=i.borrow)
+                for i, new in zip(ins, _input_updates(len(ins), in_updates))],
+        outputs=[Out(v, b) for v, b in zip(out_vars, borrow_out)], single=single,
+        updates=upd_pairs, mode=mode_, name=name, allow_input_downcast=allow_input_downcast,
+        profile=fn.profile is not None, trust_input=trust_input)
     t_end = time.perf_counter()
     fn.compile_times = {"rewrite": t_link - t_rewrite, "link": t_end - t_link,
                         "total": t_end - t0}
@@ -285,7 +343,7 @@ class Function:
     def __init__(self, fgraph: FunctionGraph, ins: list[In], shared_vars: list,
                  updated: list, n_out: int, single: bool, borrow_out: list[bool], mode: Any,
                  name: str | None, allow_input_downcast: bool | None, profile: Any,
-                 trust_input: bool) -> None:
+                 trust_input: bool, updated_inputs: list[int] | None = None) -> None:
         from theanine.backend import get_linker
         from theanine.compile.profiling import ProfileStats, register_for_exit
 
@@ -307,7 +365,8 @@ class Function:
         self._filters = [self._make_filter(pos, i, allow_input_downcast)
                          for pos, i in enumerate(ins)]
         self._names = {i.name: pos for pos, i in enumerate(ins) if i.name}
-        self._defaults = [(pos, i.value) for pos, i in enumerate(ins) if i.has_default]
+        self._defaults = {pos: i.value for pos, i in enumerate(ins) if i.has_default}
+        self._source: _Source | None = None
         outputs = fgraph.outputs
         protected = set(fgraph.inputs)
         upd_vars = set(outputs[n_out:])
@@ -322,6 +381,11 @@ class Function:
             # a value computed in place in its own shared variable's buffer needs no copy
             self._updates.append((s.storage, storage[v], _may_alias(v, protected - {own})
                                   or v is own))
+        first = n_out + len(updated)
+        # the new defaults of stateful inputs are always copied: the next call may reuse
+        # the buffers they were computed in
+        self._input_updates = [(pos, storage[outputs[first + k]])
+                               for k, pos in enumerate(updated_inputs or [])]
         self._single = single
         if profile is None:
             profile = config.profile
@@ -367,7 +431,7 @@ class Function:
             if values[pos] is not _MISSING:
                 raise TypeError(f"input {key!r} was given twice (by position and by keyword)")
             values[pos] = val
-        for pos, default in self._defaults:
+        for pos, default in self._defaults.items():
             if values[pos] is _MISSING:
                 values[pos] = default
         missing = [self._label(p) for p, v in enumerate(values) if v is _MISSING]
@@ -404,9 +468,45 @@ class Function:
             new = [cell[0].copy() if copy else cell[0] for _, cell, copy in self._updates]
             for (storage, _, _), value in zip(self._updates, new):
                 storage[0] = value
+        for pos, cell in self._input_updates:
+            self._defaults[pos] = np.array(cell[0], copy=True)
         if self._single:
             return outs[0]
         return outs
+
+    # -- values of inputs with defaults (Theano's ``f[x]``) -------------------------------
+    def _position(self, key: Any) -> int:
+        for pos, i in enumerate(self.ins):
+            if key is i.variable or (isinstance(key, str) and key == i.name):
+                return pos
+        raise KeyError(f"{key!r} is not an input of this function ({self._signature()})")
+
+    def __getitem__(self, key: Any) -> Any:
+        """The default value of the input ``key`` (its variable or name)."""
+        pos = self._position(key)
+        if pos not in self._defaults:
+            raise KeyError(f"input {self._label(pos)} has no default value")
+        return self._defaults[pos]
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """Set the default value of the input ``key`` (its variable or name)."""
+        pos = self._position(key)
+        self._defaults[pos] = self._filters[pos](value)
+
+    # -- pickling ---------------------------------------------------------------------------
+    def __reduce__(self) -> tuple:
+        """Pickle the function as its graph (after ``givens``, every update explicit), mode
+        and options; unpickling compiles it again, and on the native back end reloads
+        the machine code from the compile cache (or recompiles it). The shared
+        variables are pickled with the graph, so those pickled together with the
+        function are the ones it reads and updates after unpickling, as in Theano.
+
+        Unpickling runs code named in the pickle: load only pickles you trust.
+        """
+        if self._source is None:
+            raise TypeError("this function was not made by theanine.function() and cannot "
+                            "be pickled")
+        return (_unpickle_function, (self._source, dict(self._defaults)))
 
     def __repr__(self) -> str:
         return f"<theanine.Function {self.name or ''}({self._signature()})>"

@@ -81,6 +81,13 @@ class Variable:
             return f"{what} (created at {self.site[0]}:{self.site[1]})"
         return what
 
+    def __getstate__(self) -> dict:
+        # functions compiled by eval() are a cache, not part of the variable
+        state = dict(self.__dict__)
+        if "_eval_cache" in self.tag:
+            state["tag"] = {k: v for k, v in self.tag.items() if k != "_eval_cache"}
+        return state
+
     def clone(self) -> Variable:
         """A new input variable with the same type, name and tag."""
         cp = type(self).__new__(type(self))

@@ -33,3 +33,28 @@ from theanine.tensor import nnet  # noqa: F401
 from theanine.gradient import grad, Lop, Rop, jacobian, hessian  # noqa: F401
 
 _as_tensor_variable = as_tensor_variable
+
+# Submodules imported on first use, under theanine's and Theano 1.0's names
+# (``T.shared_randomstreams.RandomStreams``, ``T.signal.pool``, ``T.extra_ops``).
+_LAZY_MODULES = {
+    "shared_randomstreams": "theanine.tensor.shared_randomstreams",
+    "signal": "theanine.tensor.signal",
+    "extra_ops": "theanine.tensor.extra",
+    "sharedvar": "theanine.compile.shared",
+    "var": "theanine.tensor.variable",
+}
+
+
+def __getattr__(name: str):
+    target = _LAZY_MODULES.get(name)
+    if target is None:
+        raise AttributeError(f"module 'theanine.tensor' has no attribute {name!r}")
+    import importlib
+
+    try:
+        return importlib.import_module(target)
+    except ModuleNotFoundError as exc:
+        if exc.name != target:
+            raise
+        raise AttributeError(f"module 'theanine.tensor' has no attribute {name!r} ({target} "
+                             f"is not available)") from exc

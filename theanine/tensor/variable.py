@@ -172,6 +172,10 @@ class TensorConstant(_TensorOps, Constant):
         Constant.__init__(self, type, data, name)
         self.data.setflags(write=False)
 
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.data.setflags(write=False)  # unpickled arrays are writeable
+
     @property
     def value(self) -> np.ndarray:
         return self.data

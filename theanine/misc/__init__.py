@@ -1,0 +1,1 @@
+"""Miscellaneous utilities, as Theano's ``theano.misc`` (``pkl_utils``: saving models)."""
