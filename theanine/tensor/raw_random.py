@@ -1,0 +1,7 @@
+"""Theano's ``theano.tensor.raw_random``: random-variable ops on NumPy ``RandomState`` states."""
+
+from theanine.tensor.random.op import (  # noqa: F401
+    RandomFunction, binomial, choice, multinomial, normal, permutation, poisson,
+    random_integers, uniform,
+)
+from theanine.tensor.random.state import random_state_shared  # noqa: F401
