@@ -54,9 +54,22 @@ def check_op(fn: Callable, ref: Callable, values: Sequence[Any], rtol: float | N
     out = fn(*sym)
     f = theanine.function(sym, out, mode=mode, on_unused_input="ignore")
     got = f(*values)
+    assert_ran_natively(f)
     expected = ref(*values)
     _compare(got, expected, rtol, atol, check_dtype, out)
     return got
+
+
+def assert_ran_natively(f: Any) -> None:
+    """Under ``pytest --linker=numba``: the call ran the native program (no VM fallback)."""
+    from theanine import config
+
+    if config.linker != "numba":
+        return
+    run = f._run
+    assert getattr(run, "state", None) == "ready", \
+        f"not compiled natively: {getattr(run, 'error', None) or f.maker.fgraph.native_report}"
+    assert run.fallbacks == 0, f"the native program failed: {run.last_native_error!r}"
 
 
 def _compare(got: Any, expected: Any, rtol, atol, check_dtype, out) -> None:
