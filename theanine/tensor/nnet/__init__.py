@@ -22,7 +22,9 @@ from theanine.tensor.nnet.basic import (  # noqa: F401
 # ``T.nnet.conv2d``, ``T.nnet.conv.conv2d``, ``T.nnet.bn.batch_normalization``.
 _LAZY_MODULES = {"conv": "theanine.tensor.nnet.conv", "bn": "theanine.tensor.nnet.bn",
                  "abstract_conv": "theanine.tensor.nnet.conv"}
-_LAZY_NAMES = {"conv2d": "theanine.tensor.nnet.conv"}
+_LAZY_NAMES = {"conv2d": "theanine.tensor.nnet.conv",
+               "conv2d_transpose": "theanine.tensor.nnet.conv",
+               "batch_normalization": "theanine.tensor.nnet.bn"}
 
 
 def __getattr__(name: str):

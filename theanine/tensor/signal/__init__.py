@@ -1,0 +1,1 @@
+"""``theanine.tensor.signal``: pooling (``pool``), and the older ``downsample`` path."""
