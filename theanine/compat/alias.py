@@ -133,7 +133,7 @@ class TheanoAliasFinder(importlib.abc.MetaPathFinder):
 
     def __init__(self) -> None:
         self._added_attributes: list[tuple[ModuleType, str, ModuleType]] = []
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
 
     def find_spec(self, fullname: str, path: object = None,
                   target: object = None) -> importlib.machinery.ModuleSpec | None:
@@ -174,8 +174,21 @@ class TheanoAliasFinder(importlib.abc.MetaPathFinder):
                 if alias not in modules and resolve(alias) == name:
                     modules[alias] = module
             for alias, real in ALIASES.items():
-                if alias not in modules and modules.get(real) is not None:
+                if alias in modules:
+                    continue
+                if modules.get(real) is not None:
                     modules[alias] = modules[real]
+                    continue
+                # a renamed path whose parent holds another object under its name (the
+                # package ``theanine.compat`` for ``theano.compat``): importing it through
+                # the loader would replace that attribute, so register it now
+                parent, _, child = alias.rpartition(".")
+                holder = modules.get(parent)
+                if holder is not None and child in getattr(holder, "__dict__", {}):
+                    try:
+                        modules[alias] = importlib.import_module(real)
+                    except ImportError:
+                        pass  # imported (and reported) when the program asks for it
 
     def unmirror(self) -> None:
         """Remove the Theano names from ``sys.modules`` and the attributes added for them."""
