@@ -65,6 +65,29 @@ def _split_step_result(result: Any) -> tuple[list, dict, Any]:
     return outputs, updates, cond
 
 
+def _add_default_updates(outputs: list, updates: OrderedDict, cond: Any,
+                         nonseq: list) -> None:
+    """Add to ``updates`` the default update of each shared variable the step uses.
+
+    As in Theano, a shared variable with a ``default_update`` (a random stream) read by
+    the step becomes a state of the loop advanced by that update at every step; its
+    final value is among the updates ``scan`` returns. Variables passed as
+    ``non_sequences`` are computed once, outside the loop, so their streams are not.
+    """
+    roots = list(outputs) + [as_tensor_variable(v) for v in updates.values()]
+    if cond is not None:
+        roots.append(cond)
+    found = True
+    while found:
+        found = False
+        for v in ancestors(roots, nonseq):
+            if isinstance(v, SharedVariable) and v.default_update is not None \
+                    and v not in updates:
+                updates[v] = v.default_update
+                roots.append(v.default_update)
+                found = True
+
+
 def scan(fn: Callable, sequences: Any = None, outputs_info: Any = None,
          non_sequences: Any = None, n_steps: Any = None, truncate_gradient: int = -1,
          go_backwards: bool = False, mode: Any = None, name: str | None = None,
@@ -168,6 +191,7 @@ def scan(fn: Callable, sequences: Any = None, outputs_info: Any = None,
     result = fn(*args)
     outputs, updates, cond = _split_step_result(result)
     outputs = [as_tensor_variable(o) for o in outputs]
+    _add_default_updates(outputs, updates, cond, nonseq)
     if infos is None:
         kinds = ["nit"] * len(outputs)
     if len(outputs) != len(kinds):

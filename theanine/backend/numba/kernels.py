@@ -746,3 +746,6 @@ def _register_perform(node) -> str:
                          for c, o in zip(storage, _node.outputs))
         REGISTRY[key] = run
     return key
+
+
+from theanine.backend.numba import random as _random  # noqa: E402,F401 - registers its kernels
