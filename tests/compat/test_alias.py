@@ -68,6 +68,8 @@ def test_tensor_and_nnet_have_theano_names():
     for name in ["sigmoid", "softmax", "relu", "categorical_crossentropy",
                  "binary_crossentropy", "softplus"]:
         assert callable(getattr(T.nnet, name)), name
+    if _target_exists("theanine.tensor.shared_randomstreams"):
+        assert T.shared_randomstreams.__name__ == "theanine.tensor.shared_randomstreams"
     if not _target_exists("theanine.tensor.nnet.conv"):
         pytest.skip("theanine.tensor.nnet.conv does not exist yet")
     assert callable(T.nnet.conv2d)

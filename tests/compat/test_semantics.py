@@ -4,7 +4,6 @@ defaults and keywords, stateful inputs, minibatches through ``givens``, integer 
 import numpy as np
 import pytest
 
-import theanine
 import theanine.tensor as T
 from theanine import In, function, shared
 
