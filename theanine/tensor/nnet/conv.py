@@ -290,8 +290,9 @@ def _image_per_example(d: np.ndarray, g: _Geometry, shape: Sequence[int],
 
 def _batch_last(top: np.ndarray, dtype: np.dtype) -> np.ndarray:
     """``(N, F, oh, ow)`` as the ``(F, oh*ow*N)`` matrix of the batch-last layout."""
-    n = top.shape[0]
-    return np.ascontiguousarray(top.reshape(n, -1).T, dtype=dtype).reshape(top.shape[1], -1)
+    n, f, oh, ow = top.shape
+    return np.ascontiguousarray(top.reshape(n, f * oh * ow).T, dtype=dtype).reshape(
+        f, oh * ow * n)
 
 
 def _conv_forward(img: np.ndarray, kern: np.ndarray, g: _Geometry, groups: int, flip: bool,
