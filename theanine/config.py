@@ -62,9 +62,11 @@ _FLAGS = [
     _Flag("compiledir", os.path.join(os.path.expanduser("~"), ".cache", "theanine"),
           "Where compiled code is cached."),
     _Flag("numba_compile", "background",
-          "When native code is compiled: in a background thread (the function runs on the "
-          "NumPy VM meanwhile) or blocking the call that triggers it.",
-          ("background", "blocking")),
+          "How native code is compiled: in a child process filling the on-disk cache "
+          "('background': the function runs on the NumPy VM meanwhile, at full speed), in a "
+          "thread of this process ('thread': it holds the GIL and slows the VM) or at once, "
+          "blocking the call that triggers it ('blocking').",
+          ("background", "thread", "blocking")),
     _Flag("numba_hot_calls", 3, "Calls after which a function's native program is compiled "
           "(1: at the first call).", None, int),
     _Flag("on_opt_error", "warn", "What a failing rewrite does.", ("warn", "raise", "ignore")),

@@ -1,6 +1,8 @@
 """The native back end gives the NumPy VM's results (the reference) on representative
 programs covering every kernel, and keeps the VM's error and update semantics."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -187,6 +189,30 @@ def test_background_compilation_switches_to_native():
         time.sleep(0.05)
     assert f._run.state == "ready"
     np.testing.assert_allclose(f(v), np.tanh(v) * 3 + 1)
+
+
+def test_background_compilation_runs_in_a_child_process(tmp_path):
+    """A cold program is compiled by a child process into the cache (the parent's VM keeps
+    the GIL); once the cache holds it, a new function loads it without a child."""
+    import time
+
+    x = T.dvector("x")
+    v = rng.normal(size=5)
+    runs = []
+    for _ in range(2):
+        with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=1,
+                                 compiledir=str(tmp_path)):
+            f = function([x], T.arctan(x) * 2 - x)
+        np.testing.assert_allclose(f(v), np.arctan(v) * 2 - v)
+        deadline = time.time() + 120
+        while f._run.state == "compiling" and time.time() < deadline:
+            time.sleep(0.05)
+        assert f._run.state == "ready", f._run.error
+        np.testing.assert_allclose(f(v), np.arctan(v) * 2 - v)
+        runs.append(f._run.child)
+    assert runs[0] is not None and runs[0].returncode == 0
+    assert runs[1] is None  # loaded from the cache the child filled
+    assert any(n.endswith(".nbi") for _, _, files in os.walk(tmp_path) for n in files)
 
 
 def test_scan_loop_and_its_gradient_run_natively():

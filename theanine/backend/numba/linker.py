@@ -4,8 +4,10 @@ The program's source is generated from the kernels of ``kernels.py``, written to
 compile cache (``config.compiledir``) under a hash of its text and of the Python, NumPy
 and Numba versions, and compiled with ``numba.njit(cache=True)``, so a second run of a
 script loads machine code from disk. A function never waits for Numba: it runs on the
-NumPy VM until its native program is ready (compiled in a background thread once the
-function is hot, or at once with ``config.numba_compile='blocking'``). If the native
+NumPy VM until its native program is ready: once the function is hot, a child process
+compiles it into the cache and the function loads it from there (``numba_compile=
+'background'``, the default; ``'thread'`` compiles in a thread of this process, which
+holds the GIL; ``'blocking'`` compiles at once). If the native
 program raises, the call is re-run on the VM, whose error names the failing node.
 """
 
@@ -151,13 +153,14 @@ def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], li
     return source, constants, [], python_nodes
 
 
-def load_program(source: str) -> Any:
-    """Write ``source`` to the cache (atomically) and import it; a corrupt file is rebuilt."""
+def load_program(source: str, folder: str | None = None) -> Any:
+    """Write ``source`` to the cache (``folder``, by default :func:`cache_dir`) atomically
+    and import it; a corrupt file is rebuilt."""
     key = hashlib.sha256(source.encode()).hexdigest()[:24]
     with _LOCK:
         if key in _MODULES:
             return _MODULES[key]
-    folder = cache_dir()
+    folder = folder or cache_dir()
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, f"program_{key}.py")
     for attempt in range(2):
@@ -197,6 +200,14 @@ def clear_numba_cache(module: Any) -> None:
     dispatcher.enable_caching()
 
 
+def _in_cache(dispatcher: Any, types: tuple) -> bool:
+    """Whether Numba's on-disk cache holds ``dispatcher``'s code for ``types``."""
+    try:
+        return dispatcher._cache.load_overload(types, dispatcher.targetctx) is not None
+    except Exception:  # noqa: BLE001 - unreadable entry: treat as missing
+        return False
+
+
 class NumbaProgram:
     def __str__(self) -> str:
         return "NumbaProgram"
@@ -229,12 +240,14 @@ class NumbaRunner:
         self._node = _ProgramNode()
         # the settings in force when the function was compiled
         self.hot_calls = config.numba_hot_calls
-        self.blocking = config.numba_compile == "blocking"
+        self.compile_mode = config.numba_compile
+        self.folder = cache_dir()
+        self.child: Any = None  # the compiling child process (background mode)
 
     def _compile(self, types: tuple) -> None:
         t0 = time.perf_counter()
         try:
-            module = load_program(self.source)
+            module = load_program(self.source, self.folder)
             dispatcher = module.program
             try:
                 dispatcher.compile(types)
@@ -254,28 +267,67 @@ class NumbaRunner:
         if self.profile is not None:
             self.profile.compile_times["numba"] = self.compile_time
 
-    def start(self, blocking: bool) -> None:
-        """Compile for the types of the current arguments."""
+    def start(self, mode: str) -> None:
+        """Compile for the types of the current arguments: ``'blocking'`` now,
+        ``'thread'`` in a thread of this process, ``'background'`` in a child process
+        filling the on-disk cache (a program already in the cache is loaded at once)."""
         import numba
 
         # any memory layout: later calls with views or transposes reuse the same code
         types = tuple(t.copy(layout="A") if isinstance(t, numba.types.Array) else t
                       for t in (numba.typeof(c[0]) for c in self.arg_cells))
         self.state = "compiling"
-        if blocking:
+        if mode == "blocking":
             self._compile(types)
-        else:
-            # not a daemon: at exit Python waits for it, so the cache entry is complete
-            # (and the next run of the script loads it instead of compiling)
-            threading.Thread(target=self._compile, args=(types,), daemon=False,
-                             name="theanine-numba-compile").start()
+            return
+        if mode == "background":
+            try:
+                module = load_program(self.source, self.folder)
+                if not _in_cache(module.program, types):
+                    self._spawn(module, types)
+                    return
+            except Exception:  # noqa: BLE001 - compile in a thread instead
+                pass
+        # not a daemon: at exit Python waits for it, so the cache entry is complete
+        # (and the next run of the script loads it instead of compiling)
+        threading.Thread(target=self._compile, args=(types,), daemon=False,
+                         name="theanine-numba-compile").start()
+
+    def _spawn(self, module: Any, types: tuple) -> None:
+        import pickle
+        import subprocess
+
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "theanine.backend.numba.worker", module.__file__,
+             module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE)
+        self.child = proc
+
+        def wait() -> None:  # blocked in a system call: the GIL stays free
+            _, err = proc.communicate(pickle.dumps(types))
+            if proc.returncode == 0:
+                self._compile(types)  # loads the machine code the child cached
+                self.compile_time = time.perf_counter() - t0
+                if self.profile is not None:
+                    self.profile.compile_times["numba"] = self.compile_time
+                return
+            tail = err.decode(errors="replace").strip().splitlines()[-3:]
+            self.error = RuntimeError(f"native compilation failed in a child process "
+                                      f"(exit status {proc.returncode}): {' | '.join(tail)}")
+            self.state = "failed"
+            warnings.warn(f"theanine: {self.error}; the function keeps running on the NumPy VM",
+                          stacklevel=2)
+
+        # a daemon: at exit the child goes on alone and completes the cache entry
+        threading.Thread(target=wait, daemon=True, name="theanine-numba-child").start()
 
     def __call__(self) -> None:
         native = self.native
         if native is None:
             self.calls += 1
             if self.state == "pending" and self.calls >= self.hot_calls:
-                self.start(self.blocking)
+                self.start(self.compile_mode)
                 native = self.native
             if native is None:
                 return self.vm()
