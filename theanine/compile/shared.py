@@ -92,6 +92,10 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() takes a value, not the symbolic variable {value.describe()}")
+    if isinstance(value, np.random.RandomState):  # a random stream's state, as in Theano
+        from theanine.tensor.random.state import random_state_shared
+
+        return random_state_shared(value, name=name)  # type: ignore[return-value]
     if isinstance(value, float) and not isinstance(value, np.floating):
         arr = np.asarray(value, dtype="float64")
     else:

@@ -111,10 +111,11 @@ def check_seed(seed: Any) -> np.ndarray:
         if seed < 0 or seed >= M2:
             raise ValueError(f"seed should be positive and less than {M2}, got {seed}")
         return np.asarray([seed] * 6, dtype=np.int32)
-    try:
-        values = [int(s) for s in seed]
-    except TypeError:
-        raise TypeError(f"seed should be 1 integer or 6 integers, got {seed!r}") from None
+    if isinstance(seed, (str, bytes)) or not all(
+            isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+            for s in (seed if hasattr(seed, "__iter__") else [None])):
+        raise TypeError(f"seed should be 1 integer or 6 integers, got {seed!r}")
+    values = [int(s) for s in seed]
     if len(values) != 6:
         raise TypeError(f"seed should be 1 integer or 6 integers, got {len(values)} values")
     if all(v == 0 for v in values[:3]):
