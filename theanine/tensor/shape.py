@@ -96,7 +96,7 @@ class Reshape(Op):
         known = _static_entries(shp, self.ndim)
         if known.count(-1) > 1:
             raise ValueError("reshape: at most one entry of the new shape can be -1")
-        if -1 in known and all(s is not None for s in x.type.shape):
+        if -1 in known and None not in known and all(s is not None for s in x.type.shape):
             rest = int(np.prod([k for k in known if k != -1]))
             total = int(np.prod(x.type.shape))
             if rest and total % rest == 0:
