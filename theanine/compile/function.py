@@ -393,6 +393,15 @@ class Function:
         if self.profile is not None:
             register_for_exit(self.profile)
         self._run = get_linker(mode.linker).make_runner(fgraph, storage, self.profile)
+        # the direct path: a native program called with the values, its results used as
+        # they come (no storage cells), once the runner has one (see ``_direct_call``)
+        self._n_in = n_explicit
+        self._direct: Any = None
+        self._direct_ok = hasattr(self._run, "direct") and self.profile is None \
+            and not self._input_updates
+        self._out_copy = [copy for _, copy in self._out_cells]
+        self._upd_plan = [(st, n_out + k, copy) for k, (st, _, copy) in enumerate(self._updates)]
+        self._plain = single and not self._upd_plan and not self._out_copy[0] if n_out else False
 
     def _make_filter(self, pos: int, inp: In, allow_input_downcast: bool | None):
         var = inp.variable
@@ -449,9 +458,37 @@ class Function:
         return ", ".join(i.name or f"<input {p}>" for p, i in enumerate(self.ins))
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs or len(args) != len(self.input_cells):
+        if kwargs or len(args) != self._n_in:
             args = self._bind(args, kwargs)  # type: ignore[assignment]
-        if self.trust_input:
+        if self._direct_ok:
+            if not self.trust_input:
+                args = [filt(a) for filt, a in zip(self._filters, args)]
+            direct = self._direct or self._make_direct()
+            if direct is not None:
+                try:
+                    res = direct(*args)
+                except Exception:  # noqa: BLE001 - the path below raises it with context
+                    res = None
+                if res is not None:
+                    if self._plain:
+                        return res[0]
+                    outs = [r.copy() if c else r for r, c in zip(res, self._out_copy)]
+                    if self._upd_plan:
+                        new = [res[k].copy() if c else res[k] for _, k, c in self._upd_plan]
+                        for (storage, _, _), value in zip(self._upd_plan, new):
+                            storage[0] = value
+                    return outs[0] if self._single else outs
+            return self._call_cells(args, True)
+        return self._call_cells(args, self.trust_input)
+
+    def _make_direct(self) -> Any:
+        self._direct = self._run.direct(self._n_in)
+        return self._direct
+
+    def _call_cells(self, args: Any, trusted: bool) -> Any:
+        """Run through the storage cells (the VM, a native program not ready yet, the
+        profiler, stateful inputs, and errors)."""
+        if trusted:
             for cell, a in zip(self.input_cells, args):
                 cell[0] = a
         else:

@@ -322,6 +322,21 @@ class NumbaRunner:
         # a daemon: at exit the child goes on alone and completes the cache entry
         threading.Thread(target=wait, daemon=True, name="theanine-numba-child").start()
 
+    def direct(self, n_explicit: int) -> Any:
+        """Once the program is ready: a callable taking the values of the first
+        ``n_explicit`` program inputs and returning every output (the other inputs,
+        shared values and constants, are read from their cells); None before."""
+        native = self.native
+        if native is None:
+            return None
+        cells = self.arg_cells[n_explicit:]
+        if not cells:
+            return native
+        if len(cells) == 1:
+            (c,) = cells
+            return lambda *a: native(*a, c[0])
+        return lambda *a: native(*a, *[c[0] for c in cells])
+
     def __call__(self) -> None:
         native = self.native
         if native is None:
