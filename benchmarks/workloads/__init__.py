@@ -30,6 +30,7 @@ _MODULES = {
     "W5": "w5_mlp_step",
     "W6": "w6_elementwise",
     "W7": "w7_deep_mlp",
+    "W8": "w8_lenet",
 }
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "theanine" / "datasets" / "data"

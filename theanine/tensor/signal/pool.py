@@ -111,6 +111,11 @@ class _Windows:
                             for i in range(nd))
 
     @property
+    def disjoint(self) -> bool:
+        """Whether windows never overlap (each element is read by one window at most)."""
+        return all(s >= w for s, w in zip(self.stride, self.ws))
+
+    @property
     def out_shape(self) -> tuple[int, ...]:
         return self.lead + self.out
 
@@ -283,8 +288,15 @@ class MaxPoolGrad(_PoolBase):
         ext = win.extended(x, _lowest(x.dtype))
         gext = np.zeros(ext.shape, dtype)
         if gz.size:
+            is_max = np.empty(maxout.shape, bool)
+            part = None if win.disjoint else np.empty(maxout.shape, dtype)
             for index in win.offsets():
-                gext[index] += np.where(ext[index] == maxout, gz, 0).astype(dtype, copy=False)
+                np.equal(ext[index], maxout, out=is_max)
+                if win.disjoint:  # each element in one window at most: write in place
+                    np.multiply(is_max, gz, out=gext[index])
+                else:
+                    np.multiply(is_max, gz, out=part)
+                    gext[index] += part
         output_storage[0][0] = np.ascontiguousarray(gext[win.inside()]) \
             if gext.shape != x.shape else gext
 
@@ -335,7 +347,10 @@ class AveragePoolGrad(_PoolBase):
         gext = np.zeros(win.lead + win.extent, dtype)
         if gz.size:
             for index in win.offsets():
-                gext[index] += g
+                if win.disjoint:
+                    gext[index] = g
+                else:
+                    gext[index] += g
         output_storage[0][0] = np.ascontiguousarray(gext[win.inside()]) \
             if gext.shape != x.shape else gext
 
