@@ -38,6 +38,7 @@ _as_tensor_variable = as_tensor_variable
 # (``T.shared_randomstreams.RandomStreams``, ``T.signal.pool``, ``T.extra_ops``).
 _LAZY_MODULES = {
     "shared_randomstreams": "theanine.tensor.shared_randomstreams",
+    "raw_random": "theanine.tensor.raw_random",
     "signal": "theanine.tensor.signal",
     "extra_ops": "theanine.tensor.extra",
     "sharedvar": "theanine.compile.shared",
