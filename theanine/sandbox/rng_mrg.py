@@ -9,4 +9,5 @@ from theanine.tensor.random.mrg31k3p import (  # noqa: F401
 MRG_RandomStream = MRG_RandomStreams
 mrg_uniform = MRGUniform
 
-__all__ = ["MRG_RandomStream", "MRG_RandomStreams", "guess_n_streams"]
+__all__ = ["ChoiceFromUniform", "MRGUniform", "MRG_RandomStream", "MRG_RandomStreams",
+           "MultinomialFromUniform", "guess_n_streams", "mrg_uniform"]
