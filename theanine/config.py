@@ -69,6 +69,10 @@ _FLAGS = [
           ("background", "thread", "blocking")),
     _Flag("numba_hot_calls", 3, "Calls after which a function's native program is compiled "
           "(1: at the first call).", None, int),
+    _Flag("openmp", True, "Evaluate large fused element-wise expressions on every core "
+          "(Theano's flag; theanine uses threads running NumPy's SIMD kernels).", None, _bool),
+    _Flag("openmp_elemwise_minsize", 1_000_000, "Elements from which `openmp` splits an "
+          "element-wise expression across cores.", None, int),
     _Flag("on_opt_error", "warn", "What a failing rewrite does.", ("warn", "raise", "ignore")),
     _Flag("exception_verbosity", "low", "Detail of runtime error messages.", ("low", "high")),
     _Flag("warn_float64", "ignore", "What creating a float64 variable does.",

@@ -71,6 +71,12 @@ def test_fused_chain_and_0d():
     f = _compare([x, s], [out, s * 2], [rng.normal(size=1000).astype("float32"),
                                         np.float32(1.5)], rtol=1e-5)
     assert any("Composite" in str(n.op) for n in f.maker.fgraph.apply_nodes)
+    assert any("FusedSum" in str(n.op) for n in f.maker.fgraph.apply_nodes)
+    # large inputs: NumPy's kernels block by block, summed in cache (both paths compiled)
+    v = rng.normal(size=200_003).astype("float32")
+    np.testing.assert_allclose(f(v, np.float32(1.5))[0], function(
+        [x, s], out, mode=theanine.Mode(linker="vm"))(v, np.float32(1.5)), rtol=1e-5)
+    assert f._run.fallbacks == 0
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, (0, 2)])

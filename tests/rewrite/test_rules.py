@@ -11,6 +11,7 @@ import theanine.tensor as T
 from theanine import Mode, config, function
 from theanine.rewrite import applied, rewrites
 from theanine.ifelse import ifelse
+from theanine.tensor.random.op import undefined_grad
 from theanine.tensor.nnet import Softmax
 
 NO_REWRITES = Mode(optimizer=None)
@@ -116,6 +117,10 @@ CASES = [
     ("ifelse_constant_condition",
      lambda: (lambda x: ([x], ifelse(T.constant(0) > 1, T.exp(x), T.sin(x))))(_x()),
      [rng.normal(size=3)]),
+    ("fuse_sum", lambda: (lambda x: ([x], T.sum(T.exp(-x * x) * 0.5 + T.tanh(x))))(_x()),
+     [rng.normal(size=5)]),
+    ("remove_undefined_grad",
+     lambda: (lambda x: ([x], undefined_grad(x) * 2))(_x()), [rng.normal(size=3)]),
 ]
 CASES = [c for c in CASES if c[1] is not None]
 _RNN_VALUES = [rng.normal(size=(5, 3)), rng.normal(size=2), rng.normal(size=(3, 2)),
@@ -262,6 +267,30 @@ def test_fused_composite_on_large_and_broadcast_inputs():
     got = g(v)
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, np.exp(v) * 2 + 1, rtol=1e-6)
+
+
+@pytest.mark.parametrize("openmp", [True, False])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_fused_sum_on_large_inputs(dtype, openmp):
+    """Block sums (in float64 for float32) on every core, or not, match NumPy; inputs that
+    broadcast take the element-wise path."""
+    x = T.vector("x", dtype=dtype)
+    s = T.scalar("s", dtype=dtype)
+    m = T.matrix("m", dtype=dtype)
+    r = T.row("r", dtype=dtype)
+    with config.change_flags(openmp=openmp, openmp_elemwise_minsize=100_000):
+        f = function([x, s], T.sum(T.exp(-x * x) * s + T.tanh(x)))
+        g = function([m, r], (T.sin(m) * r + 1).sum())
+    assert "fuse_sum" in _fired(f) and "fuse_sum" in _fired(g)
+    v = rng.normal(size=1_000_003).astype(dtype)
+    want = np.sum(np.exp(-v.astype("float64") ** 2) * 0.5 + np.tanh(v.astype("float64")))
+    got = f(v, 0.5)
+    assert got.dtype == np.dtype(dtype) and got.shape == ()
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-12)
+    a, b = rng.normal(size=(600, 500)).astype(dtype), rng.normal(size=(1, 500)).astype(dtype)
+    np.testing.assert_allclose(g(a, b), (np.sin(a.astype("float64")) * b + 1).sum(),
+                               rtol=1e-5 if dtype == "float32" else 1e-12)
+    assert f(np.zeros(0, dtype), 1.0) == 0
 
 
 def test_debugprint_shows_rewritten_graph():

@@ -21,6 +21,7 @@ from theanine.tensor.linalg import Dot
 from theanine.tensor.math import Argmax
 from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
 from theanine.tensor.shape import MakeVector, Rebroadcast, Reshape, Shape, SpecifyShape
+from theanine.rewrite.rules.fusion import FusedSum
 from theanine.scan.op import Scan
 from theanine.tensor.subtensor import (
     AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, SliceLength, Subtensor,
@@ -700,6 +701,24 @@ def scan(node, ins, outs, ctx):
     for k in range(K):
         lines.append(f"{outs[R + k]} = {nits[k]}[:{done}]")
     return lines
+
+
+@register(FusedSum)
+def fused_sum(node, ins, outs, ctx):
+    """Small inputs: the element-wise loop nest, then the sum; large ones: NumPy's kernels
+    block by block on every core, summed in cache (``FusedSum.perform``)."""
+    ew = node.op.elemwise_node(node.inputs)
+    red = Reduce("sum", tuple(range(ew.outputs[0].ndim))).make_node(ew.outputs[0])
+    tmp = ctx.fresh("v")
+    small = elemwise(ew, ins, [tmp], ctx)
+    rest = reduce(red, [tmp], outs, ctx) if small is not None else None
+    big = python_node(node, ins, outs, ctx)
+    if small is None or rest is None or big is None:
+        return None
+    sizes = ", ".join(f"{v}.size" for v in ins)
+    cond = f"max({sizes}, 0) >= {LARGE}" if len(ins) > 1 else f"{ins[0]}.size >= {LARGE}"
+    return ([f"if {cond}:"] + ["    " + x for c in big for x in c.split("\n")] + ["else:"]
+            + ["    " + x for c in small + rest for x in c.split("\n")])
 
 
 def python_node(node, ins, outs, ctx):

@@ -4,15 +4,20 @@ scalar op, evaluated in one pass (block by block, in cache, for large arrays).""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import os
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from theanine.config import config
 from theanine.graph.fg import FunctionGraph
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import GraphPass, log_rewrite, replace_all
 from theanine.scalar import ScalarOp
-from theanine.tensor.elemwise import Elemwise
+from theanine.graph.basic import Apply
+from theanine.graph.op import Op
+from theanine.tensor.elemwise import Elemwise, Reduce
 
 BLOCK = 1 << 16  # elements per block of large fused expressions (fits in L2 cache)
 
@@ -148,11 +153,49 @@ class Composite(ScalarOp):
         flat_out = out.reshape(-1)
         size = flat_out.size
         kernel_out = self.kernel_out
-        for start in range(0, size, BLOCK):
-            stop = min(start + BLOCK, size)
-            kernel_out(*[f if f.ndim == 0 else f[start:stop] for f in flats],
-                       flat_out[start:stop])
+
+        def run(lo: int, hi: int) -> None:
+            for start in range(lo, hi, BLOCK):
+                stop = min(start + BLOCK, hi)
+                kernel_out(*[f if f.ndim == 0 else f[start:stop] for f in flats],
+                           flat_out[start:stop])
+        parallel_blocks(run, size)
         return out
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def parallel_blocks(run: Callable[[int, int], None], size: int) -> None:
+    """Call ``run(lo, hi)`` over ``range(size)``: at once, or split into one contiguous
+    share per core (aligned to blocks) in threads when ``config.openmp`` is on and
+    ``size`` is at least ``config.openmp_elemwise_minsize``. NumPy's kernels release the
+    GIL, so the shares run in parallel."""
+    n = _cores() if config.openmp and size >= config.openmp_elemwise_minsize else 1
+    if n <= 1:
+        run(0, size)
+        return
+    share = -(-size // (n * BLOCK)) * BLOCK
+    bounds = [(lo, min(lo + share, size)) for lo in range(0, size, share)]
+    errors: list[BaseException] = []
+
+    def guarded(lo: int, hi: int) -> None:
+        try:
+            run(lo, hi)
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller
+            errors.append(exc)
+    threads = [threading.Thread(target=guarded, args=b) for b in bounds[1:]]
+    for t in threads:
+        t.start()
+    guarded(*bounds[0])
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def _pass_second(a, b):
@@ -263,3 +306,102 @@ def fuse_elemwise(fgraph: FunctionGraph) -> int:
 
 
 register("fusion", "fast_run")(GraphPass(fuse_elemwise, "fusion"))
+
+
+class FusedSum(Op):
+    """``sum`` over every axis of a fused element-wise expression, in one pass.
+
+    Large inputs are evaluated block by block, and each block is summed (in float64 for
+    smaller floats) while still in cache, on every core (``config.openmp``): the full
+    element-wise result is never written to memory. The inputs are those of the
+    element-wise node ``FusedElemwise(scalar_op)``.
+    """
+
+    __props__ = ("scalar_op", "dtype")
+
+    def __init__(self, scalar_op: Composite, dtype: str) -> None:
+        self.scalar_op = scalar_op
+        self.dtype = dtype
+
+    def __str__(self) -> str:
+        return f"FusedSum{{{self.scalar_op.name}}}"
+
+    def elemwise_node(self, inputs: Sequence) -> Apply:
+        """The element-wise node being summed."""
+        return FusedElemwise(self.scalar_op).make_node(*inputs)
+
+    def make_node(self, *inputs):
+        from theanine.tensor.type import TensorType
+
+        ew = self.elemwise_node(inputs)
+        return Apply(self, ew.inputs, [TensorType(self.dtype, ())()])
+
+    def infer_shape(self, node, input_shapes):
+        return [()]
+
+    def perform(self, node, inputs, out):
+        dtype = np.dtype(self.dtype)
+        size = max((x.size for x in inputs), default=1)
+        if size > 4 * BLOCK and all(x.size == 1 or x.flags.c_contiguous for x in inputs):
+            try:
+                shape = np.broadcast_shapes(*[x.shape for x in inputs])
+            except ValueError:
+                shape = None
+            if shape is not None and all(x.size == 1 or x.shape == shape for x in inputs):
+                out[0][0] = np.asarray(self._block_sum(inputs, shape), dtype)
+                return
+        ew = node.__dict__.get("_summed")
+        if ew is None:
+            ew = node.__dict__["_summed"] = self.elemwise_node(node.inputs)
+        storage = [[None]]
+        ew.op.perform(ew, inputs, storage)
+        out[0][0] = np.asarray(storage[0][0].sum(dtype=_acc_dtype(dtype)), dtype)
+
+    def _block_sum(self, inputs, shape) -> float:
+        flats = [x.reshape(()) if x.size == 1 else x.reshape(-1) for x in inputs]
+        size = int(np.prod(shape))
+        kernel = self.scalar_op.kernel
+        acc = _acc_dtype(np.dtype(self.dtype))
+        partial: list = []
+
+        def run(lo: int, hi: int) -> None:
+            total = acc.type(0)
+            for start in range(lo, hi, BLOCK):
+                stop = min(start + BLOCK, hi)
+                block = kernel(*[f if f.ndim == 0 else f[start:stop] for f in flats])
+                total += np.add.reduce(np.broadcast_to(block, (stop - start,)), dtype=acc)
+            partial.append(total)
+        parallel_blocks(run, size)
+        return sum(partial, acc.type(0))
+
+
+def _acc_dtype(dtype: np.dtype) -> np.dtype:
+    return np.dtype("float64") if dtype.kind == "f" and dtype.itemsize < 8 else dtype
+
+
+def fuse_sum(fgraph: FunctionGraph) -> int:
+    """``Sum{all axes}(FusedElemwise(...))`` with no other reader of the element-wise
+    result becomes one :class:`FusedSum` (floating-point sums of the same dtype)."""
+    changes = 0
+    for node in fgraph.toposort():
+        op = node.op
+        if not (isinstance(op, Reduce) and op.kind == "sum" and op.acc_dtype is None):
+            continue
+        x = node.inputs[0]
+        if x.owner is None or type(x.owner.op) is not FusedElemwise \
+                or x.owner.op.inplace_pattern or len(op.axis) != x.ndim:
+            continue
+        out = node.outputs[0]
+        if out.type.dtype != x.type.dtype or out.type.dtype not in ("float32", "float64"):
+            continue
+        if len(fgraph.clients.get(x, [])) != 1:
+            continue
+        comp = x.owner.op.scalar_op
+        new = FusedSum(comp, out.type.dtype)(*x.owner.inputs)
+        replace_all(fgraph, [(out, new)], "fuse_sum")
+        log_rewrite(fgraph, "fuse_sum", comp.name)
+        changes += 1
+    return changes
+
+
+register("fusion", "fast_run")(GraphPass(fuse_sum, "fuse_sum"))
