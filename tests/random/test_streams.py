@@ -293,3 +293,22 @@ def test_errors_name_the_argument():
         RandomFunction("uniform", "float64", (None,))(T.dvector(), [2], 0.0, 1.0)
     with pytest.raises(ValueError, match="unknown distribution"):
         RandomFunction("gamma", "float64", (None,))
+
+
+@pytest.mark.parametrize("streams", ["RandomStreams", "MRG_RandomStreams"])
+def test_dropout_mask_of_a_computed_shape_keeps_gradients(streams):
+    """The classic idiom: the mask's size comes from the layer, whose gradient is unaffected."""
+    from theanine.sandbox.rng_mrg import MRG_RandomStreams
+
+    srng = RandomStreams(seed=19) if streams == "RandomStreams" else MRG_RandomStreams(seed=19)
+    x = T.dmatrix("x")
+    W = shared(np.full((3, 4), 0.5), "W")
+    h = T.tanh(T.dot(x, W))
+    mask = srng.binomial(size=h.shape, p=0.5, dtype="float64")
+    cost = (h * mask).sum()
+    f = function([x], [mask, theanine.grad(cost, W)])
+    data = np.arange(6.0).reshape(2, 3) / 6
+    m, g = f(data)
+    hv = np.tanh(data @ np.full((3, 4), 0.5))
+    np.testing.assert_allclose(g, data.T @ ((1 - hv ** 2) * m))
+    assert set(np.unique(m)) <= {0.0, 1.0}

@@ -232,11 +232,9 @@ class MRGUniform(Op):
         return [input_shapes[0], tuple(size[i] for i in range(len(self.shape)))]
 
     def L_op(self, inputs, outputs, output_grads):
-        from theanine.gradient import grad_undefined
-
-        return [grad_undefined(self, k, x, "is undefined: no gradient is defined through "
-                                           "random sampling")
-                for k, x in enumerate(inputs)]
+        # both inputs are integers (state and size): no gradient, as in Theano's grad for
+        # integers; the bounds' gradients are undefined through ``undefined_grad``
+        return [None, None]
 
 
 # -- from uniform samples to other distributions ----------------------------------------------

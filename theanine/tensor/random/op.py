@@ -9,9 +9,10 @@ draw's dtype and number of dimensions from their arguments as Theano's did, and 
 the same ``RandomState`` methods with the same arguments, so that a state gives Theano's
 numbers.
 
-Gradients: as in Theano, the gradient through a draw is *undefined* for every input
-(the state, the size and the parameters): ``grad`` raises ``NullTypeGradError`` when a
-requested gradient depends on one. :class:`UndefinedGrad` marks a variable the same way
+Gradients: as in Theano, the gradient through a draw is *undefined* for its real-valued
+parameters: ``grad`` raises ``NullTypeGradError`` when a requested gradient depends on
+one. The integer inputs (the state, the size, integer parameters) have none, as integers
+in Theano's ``grad``: a draw of size ``h.shape`` does not block ``h``'s gradient. :class:`UndefinedGrad` marks a variable the same way
 (Theano's ``undefined_grad``), and is removed when a function is compiled.
 """
 
@@ -26,7 +27,7 @@ import numpy as np
 from theanine.graph.basic import Apply, Constant, Variable
 from theanine.graph.op import Op
 from theanine.tensor.basic import as_tensor_variable, constant
-from theanine.tensor.type import INT_DTYPES, TensorType
+from theanine.tensor.type import DISCRETE_DTYPES, INT_DTYPES, TensorType
 from theanine.tensor.random.state import decode_state, encode_state
 
 # -- draws: (RandomState, *parameters, shape or None) -> array ---------------------------
@@ -205,11 +206,20 @@ class RandomFunction(Op):
         return [input_shapes[0], tuple(size[i] for i in range(self.ndim))]
 
     def L_op(self, inputs, outputs, output_grads):
-        from theanine.gradient import grad_undefined
+        return draw_gradients(self, inputs)
 
-        return [grad_undefined(self, k, x, "is undefined: no gradient is defined through a "
-                                           "random draw")
-                for k, x in enumerate(inputs)]
+
+def draw_gradients(op: Op, inputs: Sequence[Variable]) -> list:
+    """The gradients of a random draw's inputs: undefined for real-valued parameters (as
+    Theano), none for integer inputs (the state, the size, counts), which are not
+    differentiable, so that e.g. a dropout mask of size ``h.shape`` leaves ``h``'s
+    gradient alone."""
+    from theanine.gradient import grad_undefined
+
+    return [None if x.type.dtype in DISCRETE_DTYPES else
+            grad_undefined(op, k, x, "is undefined: no gradient is defined through a random "
+                                     "draw")
+            for k, x in enumerate(inputs)]
 
 
 class UndefinedGrad(Op):
@@ -449,6 +459,6 @@ def multinomial(random_state: Variable, size: Any = None, n: Any = 1,
         random_state, v_size, n, pvals)
 
 
-__all__ = ["DRAWS", "RandomFunction", "UndefinedGrad", "binomial", "choice",
+__all__ = ["DRAWS", "RandomFunction", "UndefinedGrad", "binomial", "choice", "draw_gradients",
            "infer_ndim_shape", "multinomial", "normal", "permutation", "poisson",
            "random_integers", "static_shape", "undefined_grad", "uniform"]
