@@ -95,3 +95,25 @@ def test_native_errors_leave_the_state_unchanged():
     with pytest.raises(ValueError, match="negative"):
         f(-1)
     np.testing.assert_array_equal(state.get_value(), before)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_multinomial_and_choice_kernels_match_the_vm(dtype):
+    def graph():
+        srng = MRG_RandomStreams(seed=4)
+        p, n = T.tensor(dtype, shape=(None, None), name="p"), T.lscalar("n")
+        return [p, n], [srng.multinomial(pvals=p, n=n), srng.choice(size=n, p=p, replace=False),
+                        srng.choice(size=n, p=p, replace=True),
+                        srng.multinomial(pvals=p, dtype="float32")]
+
+    f = _native(*graph())
+    g = _vm(*graph())
+    rng = np.random.default_rng(0)
+    p = rng.random((40, 7)).astype(dtype)
+    p /= p.sum(axis=1, keepdims=True)
+    for n in (3, 7, 1):
+        _same(f(p, n), g(p, n))
+    assert f._run.state == "ready", f._run.error
+    assert not f.maker.fgraph.native_report["python_nodes"]
+    with pytest.raises(ValueError, match="without replacement"):
+        f(p, 8)

@@ -1,15 +1,17 @@
-"""Native kernel of the MRG31k3p sampling op (:class:`~theanine.tensor.random.mrg31k3p.MRGUniform`).
+"""Native kernels of the MRG31k3p ops (:mod:`theanine.tensor.random.mrg31k3p`).
 
-The generated code follows Theano's C code sample by sample (sample ``i`` from stream
-``i % n_streams``), emulating its wrapping 32-bit arithmetic in 64-bit integers, so the
-native program draws bit-identical numbers to the NumPy implementation. The state input
-is copied, never written. float16 samples (no Numba type) run on the NumPy VM.
+``MRGUniform``: the generated code follows Theano's C code sample by sample (sample ``i``
+from stream ``i % n_streams``), emulating its wrapping 32-bit arithmetic in 64-bit
+integers, so the native program draws bit-identical numbers to the NumPy implementation.
+The state input is copied, never written. float16 samples (no Numba type) run on the
+NumPy VM. ``MultinomialFromUniform`` and ``ChoiceFromUniform`` accumulate probabilities
+in float64 and renormalise in the dtype of ``pvals``, as their NumPy implementations.
 """
 
 from __future__ import annotations
 
 from theanine.backend.numba.kernels import dtype_name, register
-from theanine.tensor.random.mrg31k3p import MRGUniform
+from theanine.tensor.random.mrg31k3p import ChoiceFromUniform, MRGUniform, MultinomialFromUniform
 
 _MRG = '''
 @numba.njit(cache=True, inline="always")
@@ -97,3 +99,68 @@ def mrg_uniform(node, ins, outs, ctx):
               f"{o_sample} = {flat}.reshape({shape})" if nd else
               f"{o_sample} = {flat}.reshape(())"]
     return lines
+
+
+_FROM_UNIFORM = '''
+@numba.njit(cache=True)
+def _multinomial_from_uniform(pvals, unis, n, out):
+    nb_multi, nb_outcomes = pvals.shape
+    if unis.shape[0] != nb_multi * n:
+        raise ValueError('MultinomialFromUniform: unis.shape[0] != pvals.shape[0] * n')
+    out[:, :] = 0
+    for c in range(n):
+        for i in range(nb_multi):
+            u = np.float64(unis[c * nb_multi + i])
+            cum = 0.0
+            for m in range(nb_outcomes):
+                cum += np.float64(pvals[i, m])
+                if cum > u:
+                    out[i, m] += 1
+                    break
+
+
+@numba.njit(cache=True)
+def _choice_from_uniform(pvals, unis, n, replace, out):
+    nb_multi, nb_outcomes = pvals.shape
+    if not replace and n > nb_outcomes:
+        raise ValueError('ChoiceFromUniform: cannot sample more values than outcomes '
+                         'without replacement')
+    if unis.shape[0] != nb_multi * n:
+        raise ValueError('ChoiceFromUniform: unis.shape[0] != pvals.shape[0] * n')
+    pv = pvals.copy()
+    tmp = np.empty(1, pv.dtype)
+    out[:, :] = -1
+    for c in range(n):
+        for i in range(nb_multi):
+            u = np.float64(unis[c * nb_multi + i])
+            cum = 0.0
+            for m in range(nb_outcomes):
+                cum += np.float64(pv[i, m])
+                if cum > u:
+                    out[i, c] = m
+                    if c != n - 1 and not replace:
+                        tmp[0] = cum - np.float64(pv[i, m])
+                        total = tmp[0]
+                        pv[i, m] = 0
+                        for k in range(m, nb_outcomes):
+                            total = total + pv[i, k]
+                        for k in range(nb_outcomes):
+                            pv[i, k] = pv[i, k] / total
+                    break
+'''
+
+
+@register(MultinomialFromUniform)
+def multinomial_from_uniform(node, ins, outs, ctx):
+    if any(v.type.dtype == "float16" for v in node.inputs + node.outputs):
+        return None
+    ctx.helper("_multinomial_from_uniform", _FROM_UNIFORM)
+    pvals, unis, n = ins
+    o = outs[0]
+    if isinstance(node.op, ChoiceFromUniform):
+        return [f"if {n}[()] < 0:", "    raise ValueError('ChoiceFromUniform: negative n')",
+                f"{o} = np.empty(({pvals}.shape[0], {n}[()]), "
+                f"{dtype_name(node.outputs[0].type.dtype)})",
+                f"_choice_from_uniform({pvals}, {unis}, {n}[()], {node.op.replace}, {o})"]
+    return [f"{o} = np.empty({pvals}.shape, {dtype_name(node.outputs[0].type.dtype)})",
+            f"_multinomial_from_uniform({pvals}, {unis}, {n}[()], {o})"]
