@@ -726,8 +726,9 @@ def python_node(node, ins, outs, ctx):
     (``numba.objmode``): the program stays whole, with a Python island."""
     from theanine.tensor.type import TensorType
 
-    if not all(isinstance(v.type, TensorType) for v in node.inputs + node.outputs):
-        return None
+    if not all(isinstance(v.type, TensorType) and v.type.dtype != "float16"
+               for v in node.inputs + node.outputs):
+        return None  # Numba has no float16 arrays: the function stays on the VM
     key = _register_perform(node)
     ctx.helper("_py_call", "from theanine.backend.numba.callbacks import call as _py_call")
     anns = []
