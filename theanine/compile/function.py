@@ -242,33 +242,43 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
 
     # givens: substitute before compiling
     given = _pairs(givens, "givens")
-    if given:
-        repl = {}
-        for var, value in given:
-            if not isinstance(var, Variable):
-                raise TypeError(f"givens: keys must be symbolic variables, got {var!r}")
-            value = as_tensor_variable(value)
-            if value.type.dtype != var.type.dtype or value.ndim != var.ndim:
-                raise TypeError(f"givens: {var.describe()} of type {var.type} cannot be "
-                                f"replaced by {value.describe()} of type {value.type}")
-            repl[var] = value
-        new = clone_replace(out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates],
-                            repl)
-        n_o, n_u = len(out_vars), len(upd_pairs)
-        out_vars = new[:n_o]
-        upd_pairs = [(s, v) for (s, _), v in zip(upd_pairs, new[n_o:n_o + n_u])]
-        in_updates = [(p, v) for (p, _), v in zip(in_updates, new[n_o + n_u:])]
+    repl = {}
+    for var, value in given:
+        if not isinstance(var, Variable):
+            raise TypeError(f"givens: keys must be symbolic variables, got {var!r}")
+        value = as_tensor_variable(value)
+        if value.type.dtype != var.type.dtype or value.ndim != var.ndim:
+            raise TypeError(f"givens: {var.describe()} of type {var.type} cannot be "
+                            f"replaced by {value.describe()} of type {value.type}")
+        repl[var] = value
 
-    # default updates of shared variables (random streams)
+    # default updates of shared variables (random streams): those of the shared variables
+    # of the graph after givens, with givens substituted in them too (as Theano 1.0: a
+    # draw of size x.shape advances its stream by the shape of the minibatch given for x),
+    # all cloned in one pass so that a draw and its stream's update stay one node
+    n_o, n_u, n_i = len(out_vars), len(upd_pairs), len(in_updates)
+    pre = out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates]
+    defaults: list = []
+    excluded = set() if no_default_updates is True else set(map(id, no_default_updates or []))
+    while True:
+        roots = pre + [u for _, u in defaults]
+        if repl:
+            roots = clone_replace(roots, repl)
+        if no_default_updates is True:
+            break
+        found = [v for v in ancestors(roots)
+                 if isinstance(v, SharedVariable) and v.default_update is not None
+                 and id(v) not in seen_upd and id(v) not in excluded]
+        if not found:
+            break
+        for v in found:
+            defaults.append((v, _check_update(v, v.default_update)))
+            seen_upd.add(id(v))
+    out_vars = roots[:n_o]
+    upd_pairs = [(s, v) for (s, _), v in zip(upd_pairs + defaults,
+                                             roots[n_o:n_o + n_u] + roots[n_o + n_u + n_i:])]
+    in_updates = [(p, v) for (p, _), v in zip(in_updates, roots[n_o + n_u:n_o + n_u + n_i])]
     roots = out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates]
-    if no_default_updates is not True:
-        excluded = set(map(id, no_default_updates or []))
-        for v in ancestors(roots):
-            if isinstance(v, SharedVariable) and v.default_update is not None \
-                    and id(v) not in seen_upd and id(v) not in excluded:
-                upd_pairs.append((v, _check_update(v, v.default_update)))
-                seen_upd.add(id(v))
-        roots = out_vars + [v for _, v in upd_pairs] + [v for _, v in in_updates]
 
     explicit = [i.variable for i in ins]
     used = set(map(id, ancestors(roots, explicit)))
