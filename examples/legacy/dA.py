@@ -23,8 +23,7 @@
  Here the inputs are the 16x16 images of five kinds of shapes of
  ``logistic_sgd.load_data('shapes')`` (pixels in [0, 1]). After training,
  the program compares the reconstruction cost on the test images with that of
- the best reconstruction that ignores its input (the mean training image),
- and trains a logistic regression on the learned codes.
+ the best reconstruction that ignores its input (the mean training image).
 
  Run it with ``python -m theanine.compat dA.py [--quick]``.
 
@@ -51,7 +50,7 @@ import theano
 import theano.tensor as T
 from theano.sandbox.rng_mrg import MRG_RandomStreams as RandomStreams
 
-from logistic_sgd import LogisticRegression, load_data
+from logistic_sgd import load_data
 
 
 # start-snippet-1
@@ -274,7 +273,7 @@ class dA(object):
 
 def test_dA(learning_rate=0.1, training_epochs=15,
             dataset='shapes', batch_size=20, n_hidden=100,
-            corruption_level=0.3, n_train=5000, logreg_epochs=30):
+            corruption_level=0.3, n_train=5000):
 
     """
     This demo is tested on the shapes images
@@ -378,46 +377,7 @@ def test_dA(learning_rate=0.1, training_epochs=15,
     print('Test reconstruction cost %f (mean-image baseline %f)' %
           (reconstruction_cost, baseline_cost))
 
-    #########################################
-    # LOGISTIC REGRESSION ON THE dA's CODES #
-    #########################################
-
-    # the codes of the uncorrupted images, kept in shared variables so that
-    # the classifier is trained with minibatches through givens
-    encode = theano.function([x], da.get_hidden_values(x))
-    train_codes = theano.shared(encode(train_set_x.get_value(borrow=True)), borrow=True)
-    test_codes = theano.shared(encode(test_x), borrow=True)
-
-    y = T.ivector('y')
-    h = T.matrix('h')
-    classifier = LogisticRegression(input=h, n_in=n_hidden, n_out=5)
-    cost = classifier.negative_log_likelihood(y)
-    g_W, g_b = T.grad(cost, [classifier.W, classifier.b])
-    train_logreg = theano.function(
-        inputs=[index],
-        outputs=cost,
-        updates=[(classifier.W, classifier.W - 0.5 * g_W),
-                 (classifier.b, classifier.b - 0.5 * g_b)],
-        givens={
-            h: train_codes[index * batch_size: (index + 1) * batch_size],
-            y: train_set_y[index * batch_size: (index + 1) * batch_size]
-        }
-    )
-    test_logreg = theano.function(
-        inputs=[index],
-        outputs=classifier.errors(y),
-        givens={
-            h: test_codes[index * batch_size: (index + 1) * batch_size],
-            y: test_set_y[index * batch_size: (index + 1) * batch_size]
-        }
-    )
-    for epoch in range(logreg_epochs):
-        c = [train_logreg(i) for i in range(n_train_batches)]
-        if (epoch + 1) % 5 == 0:
-            print('Logistic regression epoch %d, cost ' % epoch, numpy.mean(c))
-    test_score = numpy.mean([test_logreg(i) for i in range(n_test_batches)])
-    print('Test error of a logistic regression on the dA codes %f %%' % (test_score * 100.))
-    return reconstruction_cost, baseline_cost, test_score
+    return reconstruction_cost, baseline_cost
 
 
 if __name__ == '__main__':
@@ -426,6 +386,6 @@ if __name__ == '__main__':
                         help='a short run (as the test suite does)')
     args = parser.parse_args()
     if args.quick:
-        test_dA(training_epochs=5, n_train=2000, logreg_epochs=10)
+        test_dA(training_epochs=5, n_train=2000)
     else:
         test_dA()
