@@ -107,3 +107,22 @@ def wait_native(f, timeout_s: float = 600.0):
             break  # not hot yet: nothing compiles until it is called again
         time.sleep(0.02)
     return time.perf_counter() - t0
+
+
+def steady_calls(res: dict, f, cases, n: int) -> None:
+    """The per-call rows again once a theanine FAST_RUN function's background native
+    compile is done: for each ``(key, args, trusted)`` of ``cases`` whose ``key`` was
+    measured, ``res[key[:-2] + '_steady_s']`` is the median of ``n`` calls with
+    ``f.trust_input = trusted``. For every other framework the calls timed above are
+    already the steady state and are copied."""
+    waited = wait_native(f)
+    if waited is not None:
+        res["native_wait_s"] = waited
+    for key, args, trusted in cases:
+        if key not in res:
+            continue
+        if waited is None:
+            res[key[:-2] + "_steady_s"] = res[key]
+            continue
+        f.trust_input = trusted
+        res[key[:-2] + "_steady_s"] = median_call_s(f, args, n)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Stopwatch, close, median_call_s
+from benchmarks.frameworks import native_info
+from benchmarks.harness import Stopwatch, close, median_call_s, steady_calls
 from benchmarks.workloads import Metric
 
 NAME = "W1"
@@ -14,6 +15,11 @@ METRICS = [
     Metric("call_list_s", "per call, list input", "us"),
     Metric("call_array_s", "per call, float32 array input", "us"),
     Metric("call_trusted_s", "per call, array input, trust_input=True", "us"),
+    Metric("call_list_steady_s", "per call, list input, steady state (theanine: once its "
+           "background native compile is done)", "us"),
+    Metric("call_array_steady_s", "per call, float32 array input, steady state", "us"),
+    Metric("call_trusted_steady_s", "per call, array input, trust_input=True, steady state",
+           "us"),
     Metric("result", "f([1, 1]) (expect 0.9)", "value", better=None),
 ]
 
@@ -35,6 +41,9 @@ def _finish(ctx, out, compile_s, f_list, f_array, f_trusted=None, to_float=float
     res["call_array_s"] = median_call_s(f_array, (xa,), n)
     if f_trusted is not None:
         res["call_trusted_s"] = median_call_s(f_trusted(), (xa,), n)
+    steady_calls(res, f_list, [("call_list_s", (xl,), False), ("call_array_s", (xa,), False),
+                               ("call_trusted_s", (xa,), True)], n)
+    res["native"] = native_info(f_list)
     return res
 
 

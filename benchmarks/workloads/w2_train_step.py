@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.harness import Stopwatch, close, median_call_s
+from benchmarks.frameworks import native_info
+from benchmarks.harness import Stopwatch, close, median_call_s, steady_calls
 from benchmarks.workloads import Metric
 
 NAME = "W2"
@@ -14,6 +15,11 @@ METRICS = [
     Metric("call_list_s", "per call, list input", "us"),
     Metric("call_array_s", "per call, float32 array input", "us"),
     Metric("call_trusted_s", "per call, array input, trust_input=True", "us"),
+    Metric("call_list_steady_s", "per call, list input, steady state (theanine: once its "
+           "background native compile is done)", "us"),
+    Metric("call_array_steady_s", "per call, float32 array input, steady state", "us"),
+    Metric("call_trusted_steady_s", "per call, array input, trust_input=True, steady state",
+           "us"),
     Metric("first3", "first three outputs (expect 0.9, 8.54, 13.124)", "text", better=None),
 ]
 
@@ -36,6 +42,9 @@ def _finish(ctx, f, compile_s, first, f_trusted=None, reset=None, to_float=float
     res["call_array_s"] = median_call_s(f, (xa, ta), n)
     if f_trusted is not None:
         res["call_trusted_s"] = median_call_s(f_trusted(), (xa, ta), n)
+    steady_calls(res, f, [("call_list_s", (xl, tl), False), ("call_array_s", (xa, ta), False),
+                          ("call_trusted_s", (xa, ta), True)], n)
+    res["native"] = native_info(f)
     return res
 
 

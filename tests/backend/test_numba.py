@@ -221,6 +221,39 @@ def test_background_compilation_runs_in_a_child_process(tmp_path):
     assert any(n.endswith(".nbi") for _, _, files in os.walk(tmp_path) for n in files)
 
 
+def test_the_hot_call_never_waits_for_numba(monkeypatch, tmp_path):
+    """Everything that starts a background compile (importing numba, typing the
+    arguments, looking in the cache, spawning the child) runs off the calling thread: the
+    hot call and those after it return from the VM while that work is held up."""
+    import threading
+    import time
+
+    from theanine.backend.numba.linker import NumbaRunner
+
+    gate = threading.Event()
+    start = NumbaRunner._start_in_thread
+
+    def held(self, values, mode):
+        gate.wait(120)
+        start(self, values, mode)
+
+    monkeypatch.setattr(NumbaRunner, "_start_in_thread", held)
+    x = T.dvector("x")
+    v = rng.normal(size=4)
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=1,
+                             compiledir=str(tmp_path)):
+        f = function([x], T.sinh(x) + x)
+    for _ in range(3):
+        np.testing.assert_allclose(f(v), np.sinh(v) + v)
+        assert f._run.state == "compiling" and f._run.native is None
+    gate.set()
+    deadline = time.time() + 120
+    while f._run.state == "compiling" and time.time() < deadline:
+        time.sleep(0.05)
+    assert f._run.state == "ready", f._run.error
+    np.testing.assert_allclose(f(v), np.sinh(v) + v)
+
+
 def test_scan_loop_and_its_gradient_run_natively():
     X = T.dmatrix("X")
     h0 = T.dvector("h0")

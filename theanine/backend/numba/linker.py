@@ -208,6 +208,15 @@ def _in_cache(dispatcher: Any, types: tuple) -> bool:
         return False
 
 
+def _signature(values: list) -> tuple:
+    """Numba argument types of ``values``, arrays in any memory layout ('A'), so later
+    calls with views or transposes reuse the same machine code."""
+    import numba
+
+    return tuple(t.copy(layout="A") if isinstance(t, numba.types.Array) else t
+                 for t in map(numba.typeof, values))
+
+
 class NumbaProgram:
     def __str__(self) -> str:
         return "NumbaProgram"
@@ -270,30 +279,32 @@ class NumbaRunner:
     def start(self, mode: str) -> None:
         """Compile for the types of the current arguments: ``'blocking'`` now,
         ``'thread'`` in a thread of this process, ``'background'`` in a child process
-        filling the on-disk cache (a program already in the cache is loaded at once)."""
-        import numba
-
-        # any memory layout: later calls with views or transposes reuse the same code
-        types = tuple(t.copy(layout="A") if isinstance(t, numba.types.Array) else t
-                      for t in (numba.typeof(c[0]) for c in self.arg_cells))
+        filling the on-disk cache (a program already in the cache is loaded in a thread).
+        Outside ``'blocking'`` the caller never waits, not even for ``import numba``."""
         self.state = "compiling"
+        values = [c[0] for c in self.arg_cells]
         if mode == "blocking":
-            self._compile(types)
+            self._compile(_signature(values))
             return
+        # 'thread': not a daemon, so at exit Python waits and the cache entry is complete
+        # (the next run of the script loads it instead of compiling); 'background': a
+        # daemon, since at exit the child goes on alone and completes the cache entry
+        threading.Thread(target=self._start_in_thread, args=(values, mode),
+                         daemon=mode == "background", name="theanine-numba").start()
+
+    def _start_in_thread(self, values: list, mode: str) -> None:
+        types = _signature(values)
         if mode == "background":
             try:
                 module = load_program(self.source, self.folder)
                 if not _in_cache(module.program, types):
-                    self._spawn(module, types)
+                    self._compile_in_child(module, types)
                     return
-            except Exception:  # noqa: BLE001 - compile in a thread instead
+            except Exception:  # noqa: BLE001 - compile in this thread instead
                 pass
-        # not a daemon: at exit Python waits for it, so the cache entry is complete
-        # (and the next run of the script loads it instead of compiling)
-        threading.Thread(target=self._compile, args=(types,), daemon=False,
-                         name="theanine-numba-compile").start()
+        self._compile(types)
 
-    def _spawn(self, module: Any, types: tuple) -> None:
+    def _compile_in_child(self, module: Any, types: tuple) -> None:
         import pickle
         import subprocess
 
@@ -303,24 +314,20 @@ class NumbaRunner:
              module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE)
         self.child = proc
-
-        def wait() -> None:  # blocked in a system call: the GIL stays free
-            _, err = proc.communicate(pickle.dumps(types))
-            if proc.returncode == 0:
-                self._compile(types)  # loads the machine code the child cached
-                self.compile_time = time.perf_counter() - t0
-                if self.profile is not None:
-                    self.profile.compile_times["numba"] = self.compile_time
-                return
-            tail = err.decode(errors="replace").strip().splitlines()[-3:]
-            self.error = RuntimeError(f"native compilation failed in a child process "
-                                      f"(exit status {proc.returncode}): {' | '.join(tail)}")
-            self.state = "failed"
-            warnings.warn(f"theanine: {self.error}; the function keeps running on the NumPy VM",
-                          stacklevel=2)
-
-        # a daemon: at exit the child goes on alone and completes the cache entry
-        threading.Thread(target=wait, daemon=True, name="theanine-numba-child").start()
+        # blocked in a system call: the GIL stays free for the function's calls
+        _, err = proc.communicate(pickle.dumps(types))
+        if proc.returncode == 0:
+            self._compile(types)  # loads the machine code the child cached
+            self.compile_time = time.perf_counter() - t0
+            if self.profile is not None:
+                self.profile.compile_times["numba"] = self.compile_time
+            return
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        self.error = RuntimeError(f"native compilation failed in a child process "
+                                  f"(exit status {proc.returncode}): {' | '.join(tail)}")
+        self.state = "failed"
+        warnings.warn(f"theanine: {self.error}; the function keeps running on the NumPy VM",
+                      stacklevel=2)
 
     def direct(self, n_explicit: int) -> Any:
         """Once the program is ready: a callable taking the values of the first
