@@ -1,35 +1,29 @@
-"""This tutorial introduces the LeNet5 neural network architecture
-using Theano.  LeNet5 is a convolutional neural network, good for
-classifying images. This tutorial shows how to build the architecture,
-and comes with all the hyper-parameters you need to reproduce the
-paper's MNIST results; here (as in the deeplearning.net tutorial
-``convolutional_mlp.py``, scaled down) it classifies the 16x16 images of five
-kinds of shapes of ``logistic_sgd.load_data('shapes')``.
+"""A small convolutional network, LeNet fashion, in classic Theano style.
 
+Two convolution stages look at the 16x16 shape pictures of
+``logistic_sgd.load_data('shapes')``; each stage convolves its input with a
+bank of filters (``theano.tensor.nnet.conv2d``), adds a bias per feature map,
+applies a rectifier and max-pools 2x2 blocks
+(``theano.tensor.signal.pool.pool_2d`` with ``ignore_border=True``)::
 
-This implementation simplifies the model in the following ways:
+    1 x 16 x 16  --5x5 conv-->  8 x 12 x 12  --pool-->  8 x 6 x 6
+                 --3x3 conv--> 16 x  4 x  4  --pool--> 16 x 2 x 2
 
- - LeNetConvPool doesn't implement location-specific gain and bias parameters
- - LeNetConvPool doesn't implement pooling by average, it implements pooling
-   by max.
- - Digit classification is implemented with a logistic regression rather than
-   an RBF network
- - LeNet5 was not fully-connected convolutions at second layer
+The 64 numbers left are flattened and go through a tanh
+:class:`~mlp.HiddenLayer` into a softmax
+:class:`~logistic_sgd.LogisticRegression`.  Training is minibatch SGD with
+classical momentum: one shared "velocity" per parameter, updated in the same
+``updates`` list as the parameters.
 
-Run it with ``python -m theanine.compat lenet.py [--quick]``.
+Usage::
 
-References:
- - Y. LeCun, L. Bottou, Y. Bengio and P. Haffner:
-   Gradient-Based Learning Applied to Document
-   Recognition, Proceedings of the IEEE, 86(11), 2278-2324, November 1998.
-   http://yann.lecun.com/exdb/publis/pdf/lecun-98.pdf
+    python -m theanine.compat lenet.py [--quick]
 
+The last line printed is ``Test accuracy: A (chance C)``.
 """
-
-from __future__ import print_function
+from __future__ import division, print_function
 
 import argparse
-import os
 import sys
 import timeit
 
@@ -37,325 +31,162 @@ import numpy
 
 import theano
 import theano.tensor as T
-from theano.tensor.signal import pool
 from theano.tensor.nnet import conv2d
+from theano.tensor.signal.pool import pool_2d
 
-from logistic_sgd import LogisticRegression, load_data
+from logistic_sgd import IMAGE_SIDE, LogisticRegression, load_data, report_accuracy
 from mlp import HiddenLayer
 
 
-class LeNetConvPoolLayer(object):
-    """Pool Layer of a convolutional network """
+class ConvPoolLayer(object):
+    """Convolution, bias, rectifier, then non-overlapping max pooling.
 
-    def __init__(self, rng, input, filter_shape, image_shape, poolsize=(2, 2)):
-        """
-        Allocate a LeNetConvPoolLayer with shared variable internal parameters.
+    Parameters
+    ----------
+    rng : numpy.random.RandomState
+        Draws the initial filters.
+    input : symbolic 4-D tensor
+        ``(batch, channels, rows, cols)``.
+    image_shape : tuple of 4 int
+        The shape of ``input``; handed to ``conv2d`` as a hint.
+    n_filters : int
+        Number of feature maps produced.
+    filter_side : int
+        Filters are ``filter_side`` x ``filter_side``.
+    pool : int
+        Side of the square pooling window.
 
-        :type rng: numpy.random.RandomState
-        :param rng: a random number generator used to initialize weights
-
-        :type input: theano.tensor.dtensor4
-        :param input: symbolic image tensor, of shape image_shape
-
-        :type filter_shape: tuple or list of length 4
-        :param filter_shape: (number of filters, num input feature maps,
-                              filter height, filter width)
-
-        :type image_shape: tuple or list of length 4
-        :param image_shape: (batch size, num input feature maps,
-                             image height, image width)
-
-        :type poolsize: tuple or list of length 2
-        :param poolsize: the downsampling (pooling) factor (#rows, #cols)
-        """
-
-        assert image_shape[1] == filter_shape[1]
-        self.input = input
-
-        # there are "num input feature maps * filter height * filter width"
-        # inputs to each hidden unit
-        fan_in = numpy.prod(filter_shape[1:])
-        # each unit in the lower layer receives a gradient from:
-        # "num output feature maps * filter height * filter width" /
-        #   pooling size
-        fan_out = (filter_shape[0] * numpy.prod(filter_shape[2:]) //
-                   numpy.prod(poolsize))
-        # initialize weights with random weights
-        W_bound = numpy.sqrt(6. / (fan_in + fan_out))
-        self.W = theano.shared(
-            numpy.asarray(
-                rng.uniform(low=-W_bound, high=W_bound, size=filter_shape),
-                dtype=theano.config.floatX
-            ),
-            borrow=True
-        )
-
-        # the bias is a 1D tensor -- one bias per output feature map
-        b_values = numpy.zeros((filter_shape[0],), dtype=theano.config.floatX)
-        self.b = theano.shared(value=b_values, borrow=True)
-
-        # convolve input feature maps with filters
-        conv_out = conv2d(
-            input=input,
-            filters=self.W,
-            filter_shape=filter_shape,
-            input_shape=image_shape
-        )
-
-        # pool each feature map individually, using maxpooling
-        pooled_out = pool.pool_2d(
-            input=conv_out,
-            ws=poolsize,
-            ignore_border=True
-        )
-
-        # add the bias term. Since the bias is a vector (1D array), we first
-        # reshape it to a tensor of shape (1, n_filters, 1, 1). Each bias will
-        # thus be broadcasted across mini-batches and feature map
-        # width & height
-        self.output = T.tanh(pooled_out + self.b.dimshuffle('x', 0, 'x', 'x'))
-
-        # store parameters of this layer
-        self.params = [self.W, self.b]
-
-        # keep track of model input
-        self.input = input
-
-
-def evaluate_lenet5(learning_rate=0.2, n_epochs=40,
-                    dataset='shapes',
-                    nkerns=[8, 16], batch_size=50, n_train=5000):
-    """ Demonstrates lenet on the shapes data set
-
-    :type learning_rate: float
-    :param learning_rate: learning rate used (factor for the stochastic
-                          gradient)
-
-    :type n_epochs: int
-    :param n_epochs: maximal number of epochs to run the optimizer
-
-    :type dataset: string
-    :param dataset: the data set (see ``logistic_sgd.load_data``)
-
-    :type nkerns: list of ints
-    :param nkerns: number of kernels on each layer
+    Attributes
+    ----------
+    output : symbolic 4-D tensor
+    output_shape : tuple of 4 int
+    params : list
+        ``[W, b]``: filters ``(n_filters, channels, side, side)`` and one
+        bias per feature map.
     """
 
-    rng = numpy.random.RandomState(23455)
+    def __init__(self, rng, input, image_shape, n_filters, filter_side, pool=2):
+        batch, channels, rows, cols = image_shape
+        filter_shape = (n_filters, channels, filter_side, filter_side)
+        # He et al. (2015): variance 2 / fan-in keeps rectified activations
+        # of a similar scale from one stage to the next
+        fan_in = channels * filter_side * filter_side
+        W_values = rng.normal(0.0, numpy.sqrt(2.0 / fan_in), size=filter_shape)
+        self.W = theano.shared(numpy.asarray(W_values, dtype=theano.config.floatX),
+                               name='W_conv', borrow=True)
+        # a small positive bias: every unit starts on the live side of the
+        # rectifier
+        self.b = theano.shared(numpy.full(n_filters, 0.01, dtype=theano.config.floatX),
+                               name='b_conv', borrow=True)
 
-    datasets = load_data(dataset, n_train=n_train)
+        maps = conv2d(input, self.W, input_shape=image_shape, filter_shape=filter_shape)
+        # the bias is broadcast over the batch and over every position
+        maps = T.nnet.relu(maps + self.b.dimshuffle('x', 0, 'x', 'x'))
+        self.output = pool_2d(maps, ws=(pool, pool), ignore_border=True, mode='max')
 
-    train_set_x, train_set_y = datasets[0]
-    valid_set_x, valid_set_y = datasets[1]
-    test_set_x, test_set_y = datasets[2]
+        conv_side = (rows - filter_side + 1, cols - filter_side + 1)
+        self.output_shape = (batch, n_filters, conv_side[0] // pool, conv_side[1] // pool)
+        self.params = [self.W, self.b]
+        self.input = input
 
-    # compute number of minibatches for training, validation and testing
-    n_train_batches = train_set_x.get_value(borrow=True).shape[0]
-    n_valid_batches = valid_set_x.get_value(borrow=True).shape[0]
-    n_test_batches = test_set_x.get_value(borrow=True).shape[0]
-    n_train_batches //= batch_size
-    n_valid_batches //= batch_size
-    n_test_batches //= batch_size
 
-    # allocate symbolic variables for the data
-    index = T.lscalar()  # index to a [mini]batch
+def momentum_updates(cost, params, learning_rate, momentum):
+    """SGD with classical momentum, as a list of ``(shared, expression)`` pairs.
 
-    # start-snippet-1
-    x = T.matrix('x')   # the data is presented as rasterized images
-    y = T.ivector('y')  # the labels are presented as 1D vector of
-                        # [int] labels
+    ``v <- momentum * v - learning_rate * grad``; ``p <- p + v`` (with the new
+    ``v``), a velocity ``v`` being kept per parameter in a shared variable.
+    """
+    updates = []
+    for param, grad in zip(params, T.grad(cost, params)):
+        value = param.get_value(borrow=True)
+        velocity = theano.shared(numpy.zeros(value.shape, dtype=value.dtype),
+                                 name='v_' + (param.name or 'param'),
+                                 broadcastable=param.broadcastable)
+        new_velocity = momentum * velocity - learning_rate * grad
+        updates.append((velocity, new_velocity))
+        updates.append((param, param + new_velocity))
+    return updates
 
-    ######################
-    # BUILD ACTUAL MODEL #
-    ######################
-    print('... building the model')
 
-    # Reshape matrix of rasterized images of shape (batch_size, 16 * 16)
-    # to a 4D tensor, compatible with our LeNetConvPoolLayer
-    # (16, 16) is the size of the shape images.
-    layer0_input = x.reshape((batch_size, 1, 16, 16))
+def run_lenet(n_train, n_epochs, batch_size=25, learning_rate=0.02, momentum=0.9,
+              n_hidden=64, seed=2718):
+    """Train the network; label the test set each time validation improves.
 
-    # Construct the first convolutional pooling layer:
-    # filtering reduces the image size to (16-5+1 , 16-5+1) = (12, 12)
-    # maxpooling reduces this further to (12/2, 12/2) = (6, 6)
-    # 4D output tensor is thus of shape (batch_size, nkerns[0], 6, 6)
-    layer0 = LeNetConvPoolLayer(
-        rng,
-        input=layer0_input,
-        image_shape=(batch_size, 1, 16, 16),
-        filter_shape=(nkerns[0], 1, 5, 5),
-        poolsize=(2, 2)
-    )
+    Returns
+    -------
+    (predicted, labels) : ndarrays
+        The test predictions made at the best validation error, and the true
+        test labels.
+    """
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = load_data(
+        'shapes', n_train=n_train, n_valid=500, n_test=1000)
+    n_classes = int(train_y.eval().max()) + 1
 
-    # Construct the second convolutional pooling layer
-    # filtering reduces the image size to (6-3+1, 6-3+1) = (4, 4)
-    # maxpooling reduces this further to (4/2, 4/2) = (2, 2)
-    # 4D output tensor is thus of shape (batch_size, nkerns[1], 2, 2)
-    layer1 = LeNetConvPoolLayer(
-        rng,
-        input=layer0.output,
-        image_shape=(batch_size, nkerns[0], 6, 6),
-        filter_shape=(nkerns[1], nkerns[0], 3, 3),
-        poolsize=(2, 2)
-    )
+    def n_batches(data):
+        return data.get_value(borrow=True).shape[0] // batch_size
 
-    # the HiddenLayer being fully-connected, it operates on 2D matrices of
-    # shape (batch_size, num_pixels) (i.e matrix of rasterized images).
-    # This will generate a matrix of shape (batch_size, nkerns[1] * 2 * 2),
-    # or (50, 16 * 2 * 2) = (50, 64) with the default values.
-    layer2_input = layer1.output.flatten(2)
+    print('... compiling the network')
+    rng = numpy.random.RandomState(seed)
+    index = T.lscalar('index')
+    x = T.matrix('x')   # a minibatch of flattened pictures
+    y = T.ivector('y')
 
-    # construct a fully-connected sigmoidal layer
-    layer2 = HiddenLayer(
-        rng,
-        input=layer2_input,
-        n_in=nkerns[1] * 2 * 2,
-        n_out=50,
-        activation=T.tanh
-    )
+    images = x.reshape((batch_size, 1, IMAGE_SIDE, IMAGE_SIDE))
+    stage1 = ConvPoolLayer(rng, images, (batch_size, 1, IMAGE_SIDE, IMAGE_SIDE),
+                           n_filters=8, filter_side=5)
+    stage2 = ConvPoolLayer(rng, stage1.output, stage1.output_shape,
+                           n_filters=16, filter_side=3)
+    n_features = int(numpy.prod(stage2.output_shape[1:]))
+    hidden = HiddenLayer(rng, stage2.output.flatten(2), n_features, n_hidden,
+                         activation=T.tanh)
+    top = LogisticRegression(hidden.output, n_hidden, n_classes)
+    params = stage1.params + stage2.params + hidden.params + top.params
 
-    # classify the values of the fully-connected sigmoidal layer
-    layer3 = LogisticRegression(input=layer2.output, n_in=50, n_out=5)
+    cost = top.negative_log_likelihood(y)
 
-    # the cost we minimize during training is the NLL of the model
-    cost = layer3.negative_log_likelihood(y)
+    def window(data):
+        return data[index * batch_size:(index + 1) * batch_size]
 
-    # create a function to compute the mistakes that are made by the model
-    test_model = theano.function(
-        [index],
-        layer3.errors(y),
-        givens={
-            x: test_set_x[index * batch_size: (index + 1) * batch_size],
-            y: test_set_y[index * batch_size: (index + 1) * batch_size]
-        }
-    )
+    train_step = theano.function(
+        [index], cost,
+        updates=momentum_updates(cost, params, learning_rate, momentum),
+        givens={x: window(train_x), y: window(train_y)})
+    batch_errors = theano.function([index], top.errors(y),
+                                   givens={x: window(valid_x), y: window(valid_y)})
+    batch_labels = theano.function([index], top.y_pred, givens={x: window(test_x)})
 
-    validate_model = theano.function(
-        [index],
-        layer3.errors(y),
-        givens={
-            x: valid_set_x[index * batch_size: (index + 1) * batch_size],
-            y: valid_set_y[index * batch_size: (index + 1) * batch_size]
-        }
-    )
+    print('... training for %d epochs of %d minibatches'
+          % (n_epochs, n_batches(train_x)))
+    best_error, best_epoch, test_predictions = numpy.inf, 0, None
+    started = timeit.default_timer()
+    for epoch in range(1, n_epochs + 1):
+        costs = [train_step(i) for i in range(n_batches(train_x))]
+        error = numpy.mean([batch_errors(i) for i in range(n_batches(valid_x))])
+        line = 'epoch %3d  cost %.4f  validation error %5.2f %%' % (
+            epoch, numpy.mean(costs), 100 * error)
+        if error < best_error:
+            best_error, best_epoch = error, epoch
+            test_predictions = numpy.concatenate(
+                [batch_labels(i) for i in range(n_batches(test_x))])
+            line += '  (test set relabelled)'
+        print(line)
+    print('trained in %.1f s; best validation error %.2f %% at epoch %d'
+          % (timeit.default_timer() - started, 100 * best_error, best_epoch))
+    labels = test_y.eval()[:len(test_predictions)]
+    return test_predictions, labels
 
-    # create a list of all model parameters to be fit by gradient descent
-    params = layer3.params + layer2.params + layer1.params + layer0.params
 
-    # create a list of gradients for all model parameters
-    grads = T.grad(cost, params)
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='a small convnet on the shapes pictures')
+    parser.add_argument('--quick', action='store_true',
+                        help='a short run, for the test suite')
+    args = parser.parse_args(argv)
+    if args.quick:
+        predicted, labels = run_lenet(n_train=1000, n_epochs=3)
+    else:
+        predicted, labels = run_lenet(n_train=4000, n_epochs=15)
+    report_accuracy(predicted, labels)
 
-    # train_model is a function that updates the model parameters by
-    # SGD Since this model has many parameters, it would be tedious to
-    # manually create an update rule for each model parameter. We thus
-    # create the updates list by automatically looping over all
-    # (params[i], grads[i]) pairs.
-    updates = [
-        (param_i, param_i - learning_rate * grad_i)
-        for param_i, grad_i in zip(params, grads)
-    ]
-
-    train_model = theano.function(
-        [index],
-        cost,
-        updates=updates,
-        givens={
-            x: train_set_x[index * batch_size: (index + 1) * batch_size],
-            y: train_set_y[index * batch_size: (index + 1) * batch_size]
-        }
-    )
-    # end-snippet-1
-
-    ###############
-    # TRAIN MODEL #
-    ###############
-    print('... training')
-    # early-stopping parameters
-    patience = 10000  # look as this many examples regardless
-    patience_increase = 2  # wait this much longer when a new best is
-                           # found
-    improvement_threshold = 0.995  # a relative improvement of this much is
-                                   # considered significant
-    validation_frequency = min(n_train_batches, patience // 2)
-                                  # go through this many
-                                  # minibatche before checking the network
-                                  # on the validation set; in this case we
-                                  # check every epoch
-
-    best_validation_loss = numpy.inf
-    best_iter = 0
-    test_score = 0.
-    start_time = timeit.default_timer()
-
-    epoch = 0
-    done_looping = False
-
-    while (epoch < n_epochs) and (not done_looping):
-        epoch = epoch + 1
-        for minibatch_index in range(n_train_batches):
-
-            iter = (epoch - 1) * n_train_batches + minibatch_index
-
-            if iter % 100 == 0:
-                print('training @ iter = ', iter)
-            cost_ij = train_model(minibatch_index)
-
-            if (iter + 1) % validation_frequency == 0:
-
-                # compute zero-one loss on validation set
-                validation_losses = [validate_model(i) for i
-                                     in range(n_valid_batches)]
-                this_validation_loss = numpy.mean(validation_losses)
-                print('epoch %i, minibatch %i/%i, cost %f, validation error %f %%' %
-                      (epoch, minibatch_index + 1, n_train_batches, cost_ij,
-                       this_validation_loss * 100.))
-
-                # if we got the best validation score until now
-                if this_validation_loss < best_validation_loss:
-
-                    #improve patience if loss improvement is good enough
-                    if this_validation_loss < best_validation_loss *  \
-                       improvement_threshold:
-                        patience = max(patience, iter * patience_increase)
-
-                    # save best validation score and iteration number
-                    best_validation_loss = this_validation_loss
-                    best_iter = iter
-
-                    # test it on the test set
-                    test_losses = [
-                        test_model(i)
-                        for i in range(n_test_batches)
-                    ]
-                    test_score = numpy.mean(test_losses)
-                    print(('     epoch %i, minibatch %i/%i, test error of '
-                           'best model %f %%') %
-                          (epoch, minibatch_index + 1, n_train_batches,
-                           test_score * 100.))
-
-            if patience <= iter:
-                done_looping = True
-                break
-
-    end_time = timeit.default_timer()
-    print('Optimization complete.')
-    print('Best validation score of %f %% obtained at iteration %i, '
-          'with test performance %f %%' %
-          (best_validation_loss * 100., best_iter + 1, test_score * 100.))
-    print(('The code for file ' +
-           os.path.split(__file__)[1] +
-           ' ran for %.2fm' % ((end_time - start_time) / 60.)), file=sys.stderr)
 
 if __name__ == '__main__':
-    parser = argparse.ArgumentParser(description='a small LeNet on images of shapes')
-    parser.add_argument('--quick', action='store_true',
-                        help='a short run (as the test suite does)')
-    args = parser.parse_args()
-    if args.quick:
-        evaluate_lenet5(n_epochs=8, n_train=2000)
-    else:
-        evaluate_lenet5()
-
-
-def experiment(state, channel):
-    evaluate_lenet5(state.learning_rate, dataset=state.dataset)
+    sys.exit(main())
