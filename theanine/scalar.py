@@ -64,6 +64,12 @@ def _special(name: str) -> Callable:
 
         return getattr(scipy.special, name)(*args, **kwargs)
     fn.__name__ = name
+
+    def resolve():  # the ufunc itself (fused block kernels call it with ``out=``)
+        import scipy.special
+
+        return getattr(scipy.special, name)
+    fn.resolve = resolve
     return fn
 
 
@@ -265,10 +271,6 @@ def _softplus(x):
 _expit = _special("expit")
 
 
-def _sigmoid(x):
-    return _expit(x)
-
-
 _SQRT_PI = float(np.sqrt(np.pi))
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -341,7 +343,7 @@ _TABLE: dict[str, tuple] = {
     "psi": (1, _special("psi"), F, _unary(lambda m, x, z: m.tri_gamma(x)), {}),
     "tri_gamma": (1, lambda x: _special("polygamma")(1, x).astype(np.result_type(x, np.float32)), F,
                   None, {}),
-    "sigmoid": (1, _sigmoid, F, _unary(lambda m, x, z: z * (1 - z)), {}),
+    "sigmoid": (1, _expit, F, _unary(lambda m, x, z: z * (1 - z)), {}),
     "softplus": (1, _softplus, F, _unary(lambda m, x, z: m.sigmoid(x)), {}),
     "isnan": (1, np.isnan, _bool, _zero_grad, {}),
     "isinf": (1, np.isinf, _bool, _zero_grad, {}),

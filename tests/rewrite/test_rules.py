@@ -293,6 +293,42 @@ def test_fused_sum_on_large_inputs(dtype, openmp):
     assert f(np.zeros(0, dtype), 1.0) == 0
 
 
+BLOCK_CASES = {
+    # name: (input dtypes, expression); large inputs run the block kernels with scratch
+    # buffers, compared with the VM without fusion (NumPy op by op)
+    "chain": (["float32", "float32"], lambda a, b: T.exp(-a * a) * 0.5 + T.tanh(a) * b),
+    "mixed": (["float32", "float64"], lambda a, b: T.sqrt(abs(a)) + T.sin(b) * a),
+    "ints": (["int32", "float64"], lambda a, b: (a * 3 + 1) / b - T.cast(a, "float64")),
+    "variadic": (["float64", "float64"], lambda a, b: a + b + a * b + 2.5 + T.sqr(b)),
+    "compare": (["float64", "float64"], lambda a, b: T.switch(a > b, a - b, b * 2) + (a < 0)),
+    "sigmoid": (["float32", "float32"], lambda a, b: T.nnet.sigmoid(a) * T.log1p(abs(b)) - a),
+    "reuse": (["float64", "float64"], lambda a, b: (T.exp(a) + b) * (T.exp(a) - b) / (b + 3)),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BLOCK_CASES))
+def test_block_kernels_equal_numpy_op_by_op(case):
+    """Fused element-wise nodes and fused sums over large inputs (block kernels writing
+    intermediates into reused scratch buffers, on several threads) give NumPy's values."""
+    dtypes, build = BLOCK_CASES[case]
+    a, b = (T.vector(n, dtype=d) for n, d in zip("ab", dtypes))
+    out = build(a, b)
+    with config.change_flags(openmp_elemwise_minsize=100_000):
+        f = function([a, b], out, mode=Mode(linker="vm"))
+        g = function([a, b], out.sum(), mode=Mode(linker="vm"))
+    ref = function([a, b], [out, out.sum()], mode=Mode(linker="vm").excluding("fusion"))
+    assert "fusion" in _fired(f) and "fuse_sum" in _fired(g)
+    n = 5 * (1 << 16) + 123  # several blocks and a short last one
+    vals = [rng.integers(-5, 6, n).astype(d) if d.startswith("int") else
+            rng.normal(size=n).astype(d) for d in dtypes]
+    vals[1][vals[1] == 0] = 1
+    got, want = [f(*vals), g(*vals)], ref(*vals)
+    assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
+    tol = 1e-5 if "float32" in (got[0].dtype.name, got[1].dtype.name) else 1e-11
+    np.testing.assert_allclose(got[0], want[0], rtol=tol, atol=tol)
+    np.testing.assert_allclose(got[1], want[1], rtol=tol * 10, atol=tol * n)
+
+
 def test_debugprint_shows_rewritten_graph():
     from theanine.printing import debugprint, pp
 

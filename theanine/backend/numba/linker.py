@@ -34,6 +34,9 @@ from theanine.graph.fg import FunctionGraph
 _LOCK = threading.Lock()
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
+# compiling children at once: one core stays free for the functions running meanwhile (a
+# script with many functions would otherwise start as many compilers as it has functions)
+_CHILDREN = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
 
 
 def numba_version() -> str | None:
@@ -309,13 +312,17 @@ class NumbaRunner:
         import subprocess
 
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "theanine.backend.numba.worker", module.__file__,
-             module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE)
-        self.child = proc
-        # blocked in a system call: the GIL stays free for the function's calls
-        _, err = proc.communicate(pickle.dumps(types))
+        with _CHILDREN:
+            if _in_cache(module.program, types):  # compiled by another function meanwhile
+                self._compile(types)
+                return
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "theanine.backend.numba.worker", module.__file__,
+                 module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE)
+            self.child = proc
+            # blocked in a system call: the GIL stays free for the function's calls
+            _, err = proc.communicate(pickle.dumps(types))
         if proc.returncode == 0:
             self._compile(types)  # loads the machine code the child cached
             self.compile_time = time.perf_counter() - t0

@@ -7,6 +7,7 @@ import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ class Composite(ScalarOp):
         self.in_broadcastable = tuple(tuple(b) for b in in_broadcastable) \
             if in_broadcastable is not None else None
         out_dtype = np.dtype(self.steps[-1][2]).name
+        self.result_dtype = np.dtype(out_dtype)
         super().__init__(self._describe(), nin, None, lambda *d: out_dtype, None)
         self.fn = self.kernel = self._generate()
 
@@ -65,6 +67,7 @@ class Composite(ScalarOp):
         skip_second = self._second_is_redundant()
         env: dict = {"asarray": np.asarray}
         lines = [f"def kernel({', '.join(names)}):"]
+        calls: list = []  # per step: (expr, ufunc call taking ``out=`` or None)
         for k, (op, refs, dtype) in enumerate(self.steps):
             dtype = np.dtype(dtype)
             args = [names[r] if r >= 0 else f"t{-r - 1}" for r in refs]
@@ -90,9 +93,16 @@ class Composite(ScalarOp):
                 expr = f"f{k}({', '.join(args)})"
             result = np.asarray(fn(*arg_probes) if op.nin != -1 else
                                 functools.reduce(fn, arg_probes))
+            ufunc = _as_ufunc(fn)
+            out_call = None
+            if ufunc is not None and expr.endswith(")") and op.name != "second":
+                env[f"f{k}"] = ufunc
+                out_call = expr[:-1] + ", out={})"
             if result.dtype != dtype:
                 env[f"d{k}"] = dtype
                 expr = f"asarray({expr}, d{k})"
+                out_call = None
+            calls.append((expr, out_call))
             lines.append(f"    t{k} = {expr}")
             probes.append(np.ones(1, dtype))
         last = len(self.steps) - 1
@@ -105,13 +115,59 @@ class Composite(ScalarOp):
         else:
             body += [lines[-2], f"    out[...] = t{last}", "    return out"]
         lines += [f"def kernel_out({', '.join(names + ['out'])}):"] + body
+        lines += self._block_kernel(names, calls)
         source = "\n".join(lines)
         code = compile(source, f"<theanine fused kernel {self.name}>", "exec")
         exec(code, env)  # noqa: S102 - a generated kernel, the one kind of code in strings
         kernel = env["kernel"]
         kernel.source = source
         self.kernel_out = env["kernel_out"]
+        self.kernel_blocks = env["kernel_blocks"]
         return kernel
+
+    def _block_kernel(self, names: list[str], calls: list) -> list[str]:
+        """Lines of ``kernel_blocks(inputs..., out, bufs)``: the kernel over one block of
+        flat inputs (or 0-d ones) writing every intermediate into reused scratch buffers
+        (``bufs``, one per entry of ``self.block_buffers``, each of BLOCK elements) and the
+        result into ``out``, so evaluating a block allocates nothing. A buffer is reused
+        once the step reading its value last has run (a ufunc may write over its input)."""
+        last = len(self.steps) - 1
+        last_read: dict[int, int] = {}
+        for k, (_, refs, _) in enumerate(self.steps):
+            for r in refs:
+                if r < 0:
+                    last_read[-r - 1] = k
+        free: dict[np.dtype, list[int]] = {}
+        held: dict[int, int] = {}  # step -> buffer holding its value
+        dtypes: list[np.dtype] = []
+        lines = [f"def kernel_blocks({', '.join(names + ['out', 'bufs'])}):",
+                 "    n = out.shape[0]"]
+        for k, ((_, refs, dtype), (expr, out_call)) in enumerate(zip(self.steps, calls)):
+            for r in set(refs):
+                if r < 0 and last_read[-r - 1] == k and -r - 1 in held:
+                    b = held.pop(-r - 1)
+                    free.setdefault(dtypes[b], []).append(b)
+            if k == last:
+                lines.append(f"    return {out_call.format('out')}" if out_call else
+                             f"    out[...] = {expr}\n    return out")
+            elif out_call is None:
+                lines.append(f"    t{k} = {expr}")
+            else:
+                dtype = np.dtype(dtype)
+                pool = free.get(dtype)
+                if pool:
+                    b = pool.pop()
+                else:
+                    b = len(dtypes)
+                    dtypes.append(dtype)
+                held[k] = b
+                lines.append(f"    t{k} = {out_call.format(f'b{b}')}")
+        self.block_buffers = tuple(dtypes)
+        return lines[:2] + [f"    b{b} = bufs[{b}][:n]" for b in range(len(dtypes))] + lines[2:]
+
+    def scratch(self) -> list[np.ndarray]:
+        """Fresh scratch buffers for :attr:`kernel_blocks` (one set per thread)."""
+        return [np.empty(BLOCK, d) for d in self.block_buffers]
 
     def _second_is_redundant(self) -> bool:
         """Whether ``second(a, b)`` steps can pass ``b`` through: true when the output's
@@ -152,13 +208,14 @@ class Composite(ScalarOp):
             out = np.empty(shape, dtype)
         flat_out = out.reshape(-1)
         size = flat_out.size
-        kernel_out = self.kernel_out
+        kernel = self.kernel_blocks
 
         def run(lo: int, hi: int) -> None:
+            bufs = self.scratch()
             for start in range(lo, hi, BLOCK):
                 stop = min(start + BLOCK, hi)
-                kernel_out(*[f if f.ndim == 0 else f[start:stop] for f in flats],
-                           flat_out[start:stop])
+                kernel(*[f if f.ndim == 0 else f[start:stop] for f in flats],
+                       flat_out[start:stop], bufs)
         parallel_blocks(run, size)
         return out
 
@@ -196,6 +253,17 @@ def parallel_blocks(run: Callable[[int, int], None], size: int) -> None:
         t.join()
     if errors:
         raise errors[0]
+
+
+def _as_ufunc(fn: Any) -> np.ufunc | None:
+    """``fn`` as a NumPy ufunc (SciPy's special functions are ufuncs too), or None."""
+    if isinstance(fn, np.ufunc):
+        return fn
+    if fn is not None and hasattr(fn, "binary"):  # variadic: nested calls of ``binary``
+        return fn.binary if isinstance(fn.binary, np.ufunc) else None
+    resolve = getattr(fn, "resolve", None)
+    ufunc = resolve() if resolve is not None else None
+    return ufunc if isinstance(ufunc, np.ufunc) else None
 
 
 def _pass_second(a, b):
@@ -360,16 +428,20 @@ class FusedSum(Op):
     def _block_sum(self, inputs, shape) -> float:
         flats = [x.reshape(()) if x.size == 1 else x.reshape(-1) for x in inputs]
         size = int(np.prod(shape))
-        kernel = self.scalar_op.kernel
+        comp = self.scalar_op
+        kernel = comp.kernel_blocks
         acc = _acc_dtype(np.dtype(self.dtype))
         partial: list = []
 
         def run(lo: int, hi: int) -> None:
             total = acc.type(0)
+            bufs = comp.scratch()
+            result = np.empty(BLOCK, comp.result_dtype)
             for start in range(lo, hi, BLOCK):
                 stop = min(start + BLOCK, hi)
-                block = kernel(*[f if f.ndim == 0 else f[start:stop] for f in flats])
-                total += np.add.reduce(np.broadcast_to(block, (stop - start,)), dtype=acc)
+                block = kernel(*[f if f.ndim == 0 else f[start:stop] for f in flats],
+                               result[:stop - start], bufs)
+                total += np.add.reduce(block, dtype=acc)
             partial.append(total)
         parallel_blocks(run, size)
         return sum(partial, acc.type(0))
