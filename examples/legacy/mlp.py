@@ -98,7 +98,7 @@ class MLP(object):
         self.input = input
 
 
-def run_mlp(n_train, n_epochs, n_hidden=100, batch_size=20, learning_rate=0.05,
+def run_mlp(n_train, n_epochs, n_hidden=100, batch_size=20, learning_rate=0.2,
             l1_weight=1e-5, l2_weight=1e-4, seed=1001):
     """Train the perceptron on the shapes data and label its test set.
 
@@ -163,7 +163,7 @@ def main(argv=None):
     if args.quick:
         predicted, labels = run_mlp(n_train=1000, n_epochs=6)
     else:
-        predicted, labels = run_mlp(n_train=4000, n_epochs=40)
+        predicted, labels = run_mlp(n_train=4000, n_epochs=25)
     report_accuracy(predicted, labels)
 
 

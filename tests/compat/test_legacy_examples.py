@@ -1,50 +1,71 @@
 """The classic-style programs of examples/legacy/ run unchanged through the alias.
 
-Each script is run as a user would, ``python -m theanine.compat examples/legacy/X.py
---quick``, in a fresh process; the test parses its last line and asserts the model
-learned: well better than chance for the classifiers, well below the mean-image
-baseline for the denoising autoencoder.
+Each script is run as a user would run it, ``python -m theanine.compat
+examples/legacy/<name>.py --quick`` from the repository root, in a fresh process.  The
+scripts import one another (``from logistic_sgd import load_data``), which works because
+the script's folder comes first on ``sys.path``, as with plain ``python``.  The last line
+of stdout is parsed and the test asserts that the model learned something: a test
+accuracy well above the majority-class rate for the classifiers, a reconstruction cost
+well below that of the mean training image for the denoising autoencoder.
 """
 
-import os
 import re
 
 import pytest
 
 from tests.compat.conftest import ROOT, run_python
 
-LEGACY = os.path.join(ROOT, "examples", "legacy")
-ACCURACY = re.compile(r"^Test accuracy: ([0-9.]+) \(chance ([0-9.]+)\)$")
+ACCURACY = re.compile(r"^Test accuracy: (\d+\.\d{4}) \(chance (\d+\.\d{4})\)$")
 RECONSTRUCTION = re.compile(
-    r"^Test reconstruction cost: ([0-9.]+) \(mean-image baseline ([0-9.]+)\)$")
-
-# script -> how far above chance its quick run must get (the margins observed are larger:
-# logistic_sgd 0.93 against 0.65, mlp 0.58 against 0.27, lenet 0.91 against 0.27,
-# lstm_sst 0.68 against 0.50)
-CLASSIFIERS = {"logistic_sgd.py": 0.15, "mlp.py": 0.2, "lenet.py": 0.4, "lstm_sst.py": 0.1}
+    r"^Test reconstruction cost: (\d+(?:\.\d+)?) \(mean-image baseline (\d+(?:\.\d+)?)\)$")
 
 
-def _last_line(script):
-    proc = run_python(["-m", "theanine.compat", script, "--quick"], cwd=LEGACY)
+def _above_chance(margin):
+    def check(accuracy, chance):
+        return accuracy >= chance + margin
+    check.describe = f"accuracy >= chance + {margin}"
+    return check
+
+
+def _at_least(threshold):
+    def check(accuracy, chance):
+        return accuracy >= threshold
+    check.describe = f"accuracy >= {threshold}"
+    return check
+
+
+def _below_baseline(ratio):
+    def check(cost, baseline):
+        return 0.0 < cost <= ratio * baseline
+    check.describe = f"0 < cost <= {ratio} x baseline"
+    return check
+
+
+# script -> (pattern of its last line, the check of the two numbers in it).  What quick
+# runs printed when the thresholds were set: logistic_sgd 0.9250 (chance 0.6500); mlp
+# 0.6640 (chance 0.2680); lenet 0.9070 (chance 0.2680); dA 73.6 (baseline 114.1, 0.65 of
+# it); lstm_sst about 0.68 (chance about 0.5).
+SCRIPTS = {
+    "logistic_sgd": (ACCURACY, _above_chance(0.15)),   # GDP: 40 test countries
+    "mlp": (ACCURACY, _above_chance(0.2)),             # the shapes pictures, from here on
+    "lenet": (ACCURACY, _above_chance(0.2)),
+    "dA": (RECONSTRUCTION, _below_baseline(0.75)),
+    "lstm_sst": (ACCURACY, _at_least(0.62)),           # SST-2
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCRIPTS))
+def test_legacy_example_learns(name):
+    pattern, check = SCRIPTS[name]
+    # One BLAS thread: on a small machine that is busy with other processes (pytest-xdist,
+    # parallel builds) OpenBLAS's threaded kernels can take 100 times longer on these
+    # small matrices than single-threaded ones, plain NumPy included.
+    proc = run_python(["-m", "theanine.compat", f"examples/legacy/{name}.py", "--quick"],
+                      cwd=ROOT, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1")
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = proc.stdout.strip().splitlines()
-    assert lines, proc.stderr[-3000:]
-    return lines[-1]
-
-
-@pytest.mark.parametrize("script", sorted(CLASSIFIERS))
-def test_classifier_learns(script):
-    line = _last_line(script)
-    m = ACCURACY.match(line)
-    assert m, f"unexpected last line of {script}: {line!r}"
-    accuracy, chance = float(m.group(1)), float(m.group(2))
-    assert 0.0 < chance < 1.0
-    assert accuracy >= chance + CLASSIFIERS[script], line
-
-
-def test_denoising_autoencoder_beats_the_mean_image():
-    line = _last_line("dA.py")
-    m = RECONSTRUCTION.match(line)
-    assert m, f"unexpected last line of dA.py: {line!r}"
-    cost, baseline = float(m.group(1)), float(m.group(2))
-    assert 0.0 < cost <= 0.8 * baseline, line
+    lines = proc.stdout.rstrip("\n").splitlines()
+    assert lines, f"{name}.py printed nothing; stderr:\n{proc.stderr[-3000:]}"
+    match = pattern.match(lines[-1])
+    assert match, f"unexpected last line of {name}.py: {lines[-1]!r}"
+    value, reference = float(match.group(1)), float(match.group(2))
+    assert check(value, reference), f"{name}.py: {lines[-1]!r} fails {check.describe}"
