@@ -271,6 +271,25 @@ def _softplus(x):
 _expit = _special("expit")
 
 
+def _sigmoid(x: Any, out: np.ndarray | None = None) -> np.ndarray:
+    """``1 / (1 + exp(-x))`` through NumPy's vectorised ``exp`` (SciPy's ``expit`` is a
+    scalar loop, about 4x slower on float32); within a few ulps of ``expit``, and exact at
+    the limits (0 below about -88 in float32, where ``exp`` overflows quietly). Integer
+    inputs use ``expit``'s own dtype rule."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return _expit(x) if out is None else _expit(x, out=out)
+    if out is None:
+        out = np.empty(x.shape, x.dtype)
+    with np.errstate(over="ignore"):
+        np.exp(np.negative(x, out=out), out=out)
+    np.add(out, 1, out=out)
+    return np.reciprocal(out, out=out)
+
+
+_sigmoid.accepts_out = True  # type: ignore[attr-defined] - fused block kernels pass out=
+
+
 _SQRT_PI = float(np.sqrt(np.pi))
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -343,7 +362,7 @@ _TABLE: dict[str, tuple] = {
     "psi": (1, _special("psi"), F, _unary(lambda m, x, z: m.tri_gamma(x)), {}),
     "tri_gamma": (1, lambda x: _special("polygamma")(1, x).astype(np.result_type(x, np.float32)), F,
                   None, {}),
-    "sigmoid": (1, _expit, F, _unary(lambda m, x, z: z * (1 - z)), {}),
+    "sigmoid": (1, _sigmoid, F, _unary(lambda m, x, z: z * (1 - z)), {}),
     "softplus": (1, _softplus, F, _unary(lambda m, x, z: m.sigmoid(x)), {}),
     "isnan": (1, np.isnan, _bool, _zero_grad, {}),
     "isinf": (1, np.isinf, _bool, _zero_grad, {}),

@@ -255,9 +255,10 @@ def parallel_blocks(run: Callable[[int, int], None], size: int) -> None:
         raise errors[0]
 
 
-def _as_ufunc(fn: Any) -> np.ufunc | None:
-    """``fn`` as a NumPy ufunc (SciPy's special functions are ufuncs too), or None."""
-    if isinstance(fn, np.ufunc):
+def _as_ufunc(fn: Any) -> Callable | None:
+    """``fn`` as a NumPy ufunc (SciPy's special functions are ufuncs too) or another
+    kernel taking ``out=`` (``accepts_out``), or None."""
+    if isinstance(fn, np.ufunc) or getattr(fn, "accepts_out", False):
         return fn
     if fn is not None and hasattr(fn, "binary"):  # variadic: nested calls of ``binary``
         return fn.binary if isinstance(fn.binary, np.ufunc) else None
