@@ -5,7 +5,7 @@ import pytest
 
 import theanine
 import theanine.tensor as T
-from theanine import In, Mode, Out, function, shared
+from theanine import In, Mode, Out, config, function, shared
 from theanine.compile.errors import MissingInputError, UnusedInputError
 
 
@@ -137,6 +137,35 @@ def test_list_and_scalar_inputs_are_cast_like_theano():
         f([0.1])
     g = function([x], x * 2, allow_input_downcast=True)
     np.testing.assert_allclose(g(np.array([0.1, 0.2])), np.float32([0.2, 0.4]))
+
+
+def test_scalar_and_strict_inputs_are_cast_like_theano():
+    """The filters' fast paths keep Theano's rules: a Python float goes into a floatX scalar,
+    into another float type only exactly or when downcasting is allowed; strict inputs take
+    only their own dtype; downcasting never changes the rank rule."""
+
+    s32, s64 = T.fscalar("s32"), T.dscalar("s64")
+    with config.change_flags(floatX="float64"):
+        f = function([s32, s64], s32 + s64)
+        assert f(0.5, 0.1) == 0.6  # 0.5 is exact in float32
+        with pytest.raises(TypeError, match="exactly"):
+            f(0.1, 0.1)
+        g = function([s32, s64], s32 + s64, allow_input_downcast=True)
+        assert g(0.1, 0.1) == pytest.approx(0.2, rel=1e-7)
+        h = function([s32, s64], s32 + s64, allow_input_downcast=False)
+        with pytest.raises(TypeError):
+            h(0.1, 0.1)
+    with config.change_flags(floatX="float32"):
+        f = function([s32], s32 * 2)
+        assert f(0.1).dtype == np.float32
+    x = T.fvector("x")
+    strict = function([In(x, strict=True)], x * 2, allow_input_downcast=True)
+    with pytest.raises(TypeError, match="'x'"):
+        strict(np.zeros(2))
+    down = function([x], x * 2, allow_input_downcast=True)
+    assert down(np.arange(3)).dtype == np.float32
+    with pytest.raises(TypeError, match="'x'"):
+        down(np.zeros((2, 2)))
 
 
 def test_trust_input_fast_path():

@@ -423,10 +423,22 @@ class Function:
         label = f"{var.name!r}" if var.name else f"at index {pos}"
         static = ttype.shape if any(s is not None for s in ttype.shape) else None
 
+        # the conversions ``ttype.filter`` would make, without its checks: a Python float
+        # into a float scalar (floatX only unless downcasting is allowed: Theano's rule),
+        # an array of another numeric dtype when downcasting is allowed
+        float_in = dtype.kind == "f" and ndim == 0 and not strict and allow is not False \
+            and (allow or dtype == np.dtype(config.floatX))
+        cast_in = bool(allow) and not strict
+
         def filt(value: Any) -> Any:
-            if type(value) is np.ndarray and value.dtype == dtype and value.ndim == ndim \
-                    and static is None:
-                return value
+            kind = type(value)
+            if kind is np.ndarray and value.ndim == ndim and static is None:
+                if value.dtype == dtype:
+                    return value
+                if cast_in and value.dtype.kind in "biufc":
+                    return np.asarray(value, dtype)
+            elif kind is float and float_in:
+                return np.asarray(value, dtype)
             try:
                 return ttype.filter(value, strict=strict, allow_downcast=allow)
             except (TypeError, ValueError) as exc:
