@@ -278,19 +278,19 @@ def test_fused_sum_on_large_inputs(dtype, openmp):
     s = T.scalar("s", dtype=dtype)
     m = T.matrix("m", dtype=dtype)
     r = T.row("r", dtype=dtype)
-    with config.change_flags(openmp=openmp, openmp_elemwise_minsize=100_000):
-        f = function([x, s], T.sum(T.exp(-x * x) * s + T.tanh(x)))
-        g = function([m, r], (T.sin(m) * r + 1).sum())
+    f = function([x, s], T.sum(T.exp(-x * x) * s + T.tanh(x)))
+    g = function([m, r], (T.sin(m) * r + 1).sum())
     assert "fuse_sum" in _fired(f) and "fuse_sum" in _fired(g)
     v = rng.normal(size=1_000_003).astype(dtype)
     want = np.sum(np.exp(-v.astype("float64") ** 2) * 0.5 + np.tanh(v.astype("float64")))
-    got = f(v, 0.5)
-    assert got.dtype == np.dtype(dtype) and got.shape == ()
-    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-12)
     a, b = rng.normal(size=(600, 500)).astype(dtype), rng.normal(size=(1, 500)).astype(dtype)
-    np.testing.assert_allclose(g(a, b), (np.sin(a.astype("float64")) * b + 1).sum(),
-                               rtol=1e-5 if dtype == "float32" else 1e-12)
-    assert f(np.zeros(0, dtype), 1.0) == 0
+    with config.change_flags(openmp=openmp, openmp_elemwise_minsize=100_000):  # at call time
+        got = f(v, 0.5)
+        assert got.dtype == np.dtype(dtype) and got.shape == ()
+        np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == "float32" else 1e-12)
+        np.testing.assert_allclose(g(a, b), (np.sin(a.astype("float64")) * b + 1).sum(),
+                                   rtol=1e-5 if dtype == "float32" else 1e-12)
+        assert f(np.zeros(0, dtype), 1.0) == 0
 
 
 BLOCK_CASES = {
@@ -313,20 +313,43 @@ def test_block_kernels_equal_numpy_op_by_op(case):
     dtypes, build = BLOCK_CASES[case]
     a, b = (T.vector(n, dtype=d) for n, d in zip("ab", dtypes))
     out = build(a, b)
-    with config.change_flags(openmp_elemwise_minsize=100_000):
-        f = function([a, b], out, mode=Mode(linker="vm"))
-        g = function([a, b], out.sum(), mode=Mode(linker="vm"))
+    f = function([a, b], out, mode=Mode(linker="vm"))
+    g = function([a, b], out.sum(), mode=Mode(linker="vm"))
     ref = function([a, b], [out, out.sum()], mode=Mode(linker="vm").excluding("fusion"))
     assert "fusion" in _fired(f) and "fuse_sum" in _fired(g)
     n = 5 * (1 << 16) + 123  # several blocks and a short last one
     vals = [rng.integers(-5, 6, n).astype(d) if d.startswith("int") else
             rng.normal(size=n).astype(d) for d in dtypes]
     vals[1][vals[1] == 0] = 1
-    got, want = [f(*vals), g(*vals)], ref(*vals)
+    with config.change_flags(openmp_elemwise_minsize=100_000):  # split when compute-bound
+        got = [f(*vals), g(*vals)]
+    want = ref(*vals)
     assert got[0].dtype == want[0].dtype and got[1].dtype == want[1].dtype
     tol = 1e-5 if "float32" in (got[0].dtype.name, got[1].dtype.name) else 1e-11
     np.testing.assert_allclose(got[0], want[0], rtol=tol, atol=tol)
     np.testing.assert_allclose(got[1], want[1], rtol=tol * 10, atol=tol * n)
+
+
+def test_only_compute_bound_fused_expressions_are_split_across_cores(monkeypatch):
+    """A large scale-and-add runs on one core (memory-bound: a second one only adds thread
+    start-up); an expression with a transcendental op is split into one share per core."""
+    import threading
+
+    from theanine.rewrite.rules import fusion
+
+    monkeypatch.setattr(fusion, "_cores", lambda: 2)
+    started = []
+    real = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda t: (started.append(t), real(t))[1])
+    a, b = T.dvector("a"), T.dvector("b")
+    v = rng.normal(size=300_000)
+    with config.change_flags(openmp=True, openmp_elemwise_minsize=100_000):
+        cheap = function([a, b], a * 0.9 - b * 0.1, mode=Mode(linker="vm"))
+        costly = function([a, b], T.exp(a) * 0.9 - b, mode=Mode(linker="vm"))
+        np.testing.assert_allclose(cheap(v, v), v * 0.8)
+        assert started == []
+        np.testing.assert_allclose(costly(v, v), np.exp(v) * 0.9 - v)
+        assert len(started) == 1
 
 
 def test_debugprint_shows_rewritten_graph():

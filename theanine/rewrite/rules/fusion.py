@@ -21,6 +21,16 @@ from theanine.graph.op import Op
 from theanine.tensor.elemwise import Elemwise, Reduce
 
 BLOCK = 1 << 16  # elements per block of large fused expressions (fits in L2 cache)
+# scalar ops costly enough that a fused expression using one is bound by arithmetic, not
+# memory: only those expressions are split across cores (``parallel_blocks``); a plain
+# scale-and-add over a large array gains nothing from a second core and loses to the
+# threads' start and to BLAS threads spinning beside them (W4's embedding update: 4.1 ms
+# per step serial, 5.8 ms split)
+COMPUTE_BOUND = frozenset({
+    "pow", "arctan2", "sqrt", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sin",
+    "cos", "tan", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh", "arccosh",
+    "arctanh", "erf", "erfc", "erfinv", "erfcinv", "gamma", "gammaln", "psi", "tri_gamma",
+    "sigmoid", "softplus"})
 
 
 class Composite(ScalarOp):
@@ -42,6 +52,7 @@ class Composite(ScalarOp):
             if in_broadcastable is not None else None
         out_dtype = np.dtype(self.steps[-1][2]).name
         self.result_dtype = np.dtype(out_dtype)
+        self.compute_bound = any(op.name in COMPUTE_BOUND for op, _, _ in self.steps)
         super().__init__(self._describe(), nin, None, lambda *d: out_dtype, None)
         self.fn = self.kernel = self._generate()
 
@@ -216,7 +227,7 @@ class Composite(ScalarOp):
                 stop = min(start + BLOCK, hi)
                 kernel(*[f if f.ndim == 0 else f[start:stop] for f in flats],
                        flat_out[start:stop], bufs)
-        parallel_blocks(run, size)
+        parallel_blocks(run, size, self.compute_bound)
         return out
 
 
@@ -227,12 +238,12 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def parallel_blocks(run: Callable[[int, int], None], size: int) -> None:
+def parallel_blocks(run: Callable[[int, int], None], size: int, split: bool = True) -> None:
     """Call ``run(lo, hi)`` over ``range(size)``: at once, or split into one contiguous
-    share per core (aligned to blocks) in threads when ``config.openmp`` is on and
-    ``size`` is at least ``config.openmp_elemwise_minsize``. NumPy's kernels release the
-    GIL, so the shares run in parallel."""
-    n = _cores() if config.openmp and size >= config.openmp_elemwise_minsize else 1
+    share per core (aligned to blocks) in threads when ``split`` (the work is compute-bound),
+    ``config.openmp`` is on and ``size`` is at least ``config.openmp_elemwise_minsize``.
+    NumPy's kernels release the GIL, so the shares run in parallel."""
+    n = _cores() if split and config.openmp and size >= config.openmp_elemwise_minsize else 1
     if n <= 1:
         run(0, size)
         return
@@ -444,7 +455,7 @@ class FusedSum(Op):
                                result[:stop - start], bufs)
                 total += np.add.reduce(block, dtype=acc)
             partial.append(total)
-        parallel_blocks(run, size)
+        parallel_blocks(run, size, comp.compute_bound)
         return sum(partial, acc.type(0))
 
 
