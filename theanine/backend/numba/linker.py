@@ -30,13 +30,14 @@ from theanine.backend.vm import VM
 from theanine.config import config
 from theanine.graph.basic import Constant
 from theanine.graph.fg import FunctionGraph
+from theanine.rewrite.rules.fusion import _cores
 
 _LOCK = threading.Lock()
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
 # compiling children at once: one core stays free for the functions running meanwhile (a
 # script with many functions would otherwise start as many compilers as it has functions)
-_CHILDREN = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) - 1))
+_CHILDREN = threading.BoundedSemaphore(max(1, _cores() - 1))
 
 
 def numba_version() -> str | None:

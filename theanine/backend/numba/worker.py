@@ -4,9 +4,10 @@ Compiling in the parent, even in a thread, holds the GIL for most of the compila
 and slows the function running on the NumPy VM meanwhile by 5-15x. The parent starts
 ``python -m theanine.backend.numba.worker PROGRAM.py MODULE`` with the pickled argument
 types on stdin, keeps running, and loads the machine code from the cache when this
-process exits with status 0. It runs at the parent's priority: niced, it starved while the
-function kept the cores busy (W4's full run: native compile 318 s, 398 s in all; at the
-same priority 125 s and 243 s).
+process exits with status 0. It runs at a lower priority than the parent, so the function
+keeps its speed meanwhile; the cost is a slower compile while the function keeps the cores
+busy (measured 2026-12-02: at the parent's priority W4's full run took 243 s instead of
+398 s, but steps before native code were 1.5-6x slower in W4, W5, W7 and W8).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def main(argv: list[str]) -> int:
         print("usage: python -m theanine.backend.numba.worker PROGRAM.py MODULE < types.pkl",
               file=sys.stderr)
         return 2
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # pragma: no cover - not on every platform
+        pass
     types = pickle.loads(sys.stdin.buffer.read())
     compile_program(argv[1], argv[2], types)
     return 0
