@@ -100,6 +100,34 @@ def test_products_and_blas():
     assert any("Gemm" in str(n.op) for n in f.maker.fgraph.apply_nodes)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shapes", [(3, 4, 5), (1, 1, 1), (0, 3, 2), (3, 0, 2), (2, 3, 0)])
+def test_products_read_transposed_and_strided_operands(dtype, shapes):
+    """Products through NumPy's CBLAS (``blas_kernels.py``) take transposes, strided views
+    and empty shapes, in both float dtypes, into new outputs and into Gemm's ``z``."""
+    m, k, n = shapes
+    A, B, Z = (T.tensor(dtype, shape=(None, None), name=c) for c in "ABZ")
+    v, w = T.tensor(dtype, shape=(None,), name="v"), T.tensor(dtype, shape=(None,), name="w")
+    outs = [T.dot(A, B), T.dot(B.T, A.T), T.dot(A[:, ::2], B[::2]), T.dot(A, v),
+            T.dot(A.T, w), T.dot(w, A), T.dot(v, v), T.dot(v[::-1], v),
+            Z * 0.5 + 2.0 * T.dot(A, B), Z - T.dot(B.T, A.T).T, w + 3.0 * T.dot(A, v)]
+    values = [rng.normal(size=s).astype(dtype) for s in [(m, k), (k, n), (m, n), (k,), (m,)]]
+    f = _compare([A, B, Z, v, w], outs, values, rtol=1e-5 if dtype == "float32" else 1e-10)
+    source = f._run.source
+    from theanine.backend.numba.cblas import numpy_cblas
+
+    if numpy_cblas() is not None:
+        assert "_gemm_into(" in source and "_gemv_into(" in source and "np.dot(" not in source
+
+
+def test_products_with_mismatched_shapes_raise_like_the_vm():
+    A, B = T.dmatrix("A"), T.dmatrix("B")
+    f = _native([A, B], T.dot(A, B) * 2.0)
+    f(np.ones((2, 3)), np.ones((3, 2)))
+    with pytest.raises(ValueError, match="dot"):
+        f(np.ones((2, 3)), np.ones((2, 2)))
+
+
 def test_shapes_and_views():
     x = T.dtensor3("x")
     m = T.dmatrix("m")

@@ -244,30 +244,74 @@ def _blas_ready(names: list[str], node_inputs, dt) -> list[str]:
             for n, v in zip(names, node_inputs)]
 
 
+def _cblas(ctx) -> bool:
+    """Whether products call NumPy's CBLAS (``blas_kernels.py``), imported into the program."""
+    from theanine.backend.numba.cblas import numpy_cblas
+
+    if numpy_cblas() is None:
+        return False
+    ctx.helper("_blas_kernels", "from theanine.backend.numba.blas_kernels import "
+                                "dot_vv as _dot_vv, gemm_into as _gemm_into, "
+                                "gemv_into as _gemv_into")
+    return True
+
+
+def _operands(names: list[str], node_inputs, dt, ctx) -> tuple[list[str], list[str]]:
+    """Lines naming ``names`` cast to ``dt`` where their dtype differs, and the names."""
+    lines, out = [], []
+    for n, v in zip(names, node_inputs):
+        if v.type.dtype != np.dtype(dt).name:
+            t = ctx.fresh()
+            lines.append(f"{t} = {n}.astype({dtype_name(dt)})")
+            n = t
+        out.append(n)
+    return lines, out
+
+
 @register(Dot)
 def dot(node, ins, outs, ctx):
     dt = node.outputs[0].type.dtype
     if dt not in FLOAT_DTYPES or dt == "float16":
         return None
-    a, b = _blas_ready(ins, node.inputs, dt)
     x, y = node.inputs
+    o, T = outs[0], dtype_name(dt)
     lines = [f"if {ins[0]}.shape[{x.ndim - 1}] != {ins[1]}.shape[0]:",
              "    raise ValueError('dot: shapes are not aligned')"]
-    if x.ndim == 1 and y.ndim == 1:
-        return lines + [f"{outs[0]} = np.empty((), {dtype_name(dt)})",
-                        f"{outs[0]}[()] = np.dot({a}, {b})"]
-    return lines + [f"{outs[0]} = np.dot({a}, {b})"]
+    if not _cblas(ctx):
+        a, b = _blas_ready(ins, node.inputs, dt)
+        if x.ndim == 1 and y.ndim == 1:
+            return lines + [f"{o} = np.empty((), {T})", f"{o}[()] = np.dot({a}, {b})"]
+        return lines + [f"{o} = np.dot({a}, {b})"]
+    cast, (a, b) = _operands(ins, node.inputs, dt, ctx)
+    lines += cast
+    if x.ndim == 2 and y.ndim == 2:
+        return lines + [f"{o} = _gemm_into(np.empty(({a}.shape[0], {b}.shape[1]), {T}), "
+                        f"1.0, {a}, {b}, 0.0)"]
+    if x.ndim == 2:
+        return lines + [f"{o} = _gemv_into(np.empty({a}.shape[0], {T}), 1.0, {a}, {b}, 0.0)"]
+    if y.ndim == 2:  # x @ B is B.T @ x
+        return lines + [f"{o} = _gemv_into(np.empty({b}.shape[1], {T}), 1.0, {b}.T, {a}, 0.0)"]
+    return lines + [f"{o} = np.empty((), {T})", f"{o}[()] = _dot_vv({a}, {b})"]
 
 
 @register(Gemm, Gemv)
 def gemm(node, ins, outs, ctx):
     z, alpha, a, b, beta = ins
     dt = node.outputs[0].type.dtype
-    a_, b_ = _blas_ready([a, b], node.inputs[2:4], dt)
+    if not _cblas(ctx):
+        a_, b_ = _blas_ready([a, b], node.inputs[2:4], dt)
+        if node.op.inplace:
+            return [f"{z} *= {beta}[()]", f"{z} += {alpha}[()] * np.dot({a_}, {b_})",
+                    f"{outs[0]} = {z}"]
+        return [f"{outs[0]} = {beta}[()] * {z} + {alpha}[()] * np.dot({a_}, {b_})"]
+    into = "_gemm_into" if isinstance(node.op, Gemm) else "_gemv_into"
+    o = outs[0]
     if node.op.inplace:
-        return [f"{z} *= {beta}[()]", f"{z} += {alpha}[()] * np.dot({a_}, {b_})",
-                f"{outs[0]} = {z}"]
-    return [f"{outs[0]} = {beta}[()] * {z} + {alpha}[()] * np.dot({a_}, {b_})"]
+        target = [f"{o} = {z}"]
+    else:  # a new output, which beta = 0 leaves unread
+        target = [f"{o} = np.empty({z}.shape, {dtype_name(dt)})",
+                  f"if {beta}[()] != 0:", f"    {o}[...] = {z}"]
+    return target + [f"{into}({o}, {alpha}[()], {a}, {b}, {beta}[()])"]
 
 
 # -- shapes and views --------------------------------------------------------------------------

@@ -1,0 +1,211 @@
+"""Products for native programs through NumPy's CBLAS (see ``cblas.py``).
+
+Imported by generated programs only (it imports Numba and registers the routines with
+LLVM, so cached programs link them by name). Unlike Numba's ``np.dot`` these read
+transposed and strided operands in place (a transposed matrix is passed with BLAS's
+transpose flag, not copied), write into an existing output with ``beta``
+(``c = alpha * a @ b + beta * c``), and check shapes before BLAS sees the pointers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from llvmlite import binding as _llvm
+from numba import njit, types
+from numba.core.errors import TypingError
+from numba.extending import overload
+
+from theanine.backend.numba.cblas import SYMBOL_PREFIX, numpy_cblas
+
+_ADDRESSES = numpy_cblas()
+if _ADDRESSES is None:  # pragma: no cover - programs only import this where it is found
+    raise ImportError("NumPy's CBLAS routines were not found")
+for _name, _address in _ADDRESSES.items():
+    _llvm.add_symbol(SYMBOL_PREFIX + _name, _address)
+
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_i32, _i64 = types.int32, types.int64
+
+
+def _externals(dt: types.Type) -> tuple:
+    p = types.CPointer(dt)
+    c = "s" if dt == types.float32 else "d"
+    gemm = types.ExternalFunction(SYMBOL_PREFIX + c + "gemm", types.void(
+        _i32, _i32, _i32, _i64, _i64, _i64, dt, p, _i64, p, _i64, dt, p, _i64))
+    gemv = types.ExternalFunction(SYMBOL_PREFIX + c + "gemv", types.void(
+        _i32, _i32, _i64, _i64, dt, p, _i64, p, _i64, dt, p, _i64))
+    dot = types.ExternalFunction(SYMBOL_PREFIX + c + "dot", dt(_i64, p, _i64, p, _i64))
+    return gemm, gemv, dot
+
+
+_EXTERNALS = {types.float32: _externals(types.float32), types.float64: _externals(types.float64)}
+
+
+def _routines(dtype: types.Type) -> tuple:
+    if dtype not in _EXTERNALS:
+        raise TypingError(f"BLAS products need float32 or float64 arrays, not {dtype}")
+    return _EXTERNALS[dtype]
+
+
+def _xgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):  # pragma: no cover
+    raise NotImplementedError("only callable from native code")
+
+
+def _xgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy):  # pragma: no cover
+    raise NotImplementedError("only callable from native code")
+
+
+def _xdot(n, x, incx, y, incy):  # pragma: no cover
+    raise NotImplementedError("only callable from native code")
+
+
+@overload(_xgemm)
+def _ov_xgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    fn = _routines(c.dtype)[0]
+    dt = c.dtype
+
+    def impl(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+        fn(order, ta, tb, m, n, k, dt(alpha), a.ctypes, lda, b.ctypes, ldb, dt(beta),
+           c.ctypes, ldc)
+    return impl
+
+
+@overload(_xgemv)
+def _ov_xgemv(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy):
+    fn = _routines(y.dtype)[1]
+    dt = y.dtype
+
+    def impl(order, ta, m, n, alpha, a, lda, x, incx, beta, y, incy):
+        fn(order, ta, m, n, dt(alpha), a.ctypes, lda, x.ctypes, incx, dt(beta), y.ctypes, incy)
+    return impl
+
+
+@overload(_xdot)
+def _ov_xdot(n, x, incx, y, incy):
+    fn = _routines(x.dtype)[2]
+
+    def impl(n, x, incx, y, incy):
+        return fn(n, x.ctypes, incx, y.ctypes, incy)
+    return impl
+
+
+@njit(cache=True)
+def _matrix_layout(a):
+    """``(transposed, leading dimension)`` of a 2-D array BLAS can read where it lies
+    (row-major: 0, column-major: 1), or ``(-1, 0)`` when it must be copied first."""
+    m, n = a.shape
+    size = a.itemsize
+    s0, s1 = a.strides
+    if (n <= 1 or s1 == size) and (m <= 1 or (s0 > 0 and s0 % size == 0 and s0 // size >= n)):
+        return 0, max(n, 1) if m <= 1 else s0 // size
+    if (m <= 1 or s0 == size) and (n <= 1 or (s1 > 0 and s1 % size == 0 and s1 // size >= m)):
+        return 1, max(m, 1) if n <= 1 else s1 // size
+    return -1, 0
+
+
+@njit(cache=True)
+def _readable(a):
+    """``a`` itself when BLAS can read it in place, else a C-contiguous copy; with its
+    transpose flag and leading dimension."""
+    t, ld = _matrix_layout(a)
+    b = a if t >= 0 else np.ascontiguousarray(a)
+    if t < 0:
+        t, ld = 0, max(a.shape[1], 1)
+    return b, (_TRANS if t == 1 else _NO_TRANS), ld
+
+
+@njit(cache=True)
+def _increment(x):
+    """The BLAS increment of a 1-D array, or 0 when it must be copied first."""
+    s = x.strides[0]
+    if x.shape[0] <= 1:
+        return 1
+    if s > 0 and s % x.itemsize == 0:
+        return s // x.itemsize
+    return 0
+
+
+@njit(cache=True)
+def _scale(c, beta):
+    if beta == 0:
+        c[...] = 0
+    elif beta != 1:
+        c *= beta
+
+
+@njit(cache=True)
+def _gemm_rows(c, ldc, alpha, a, b, beta):
+    m, k = a.shape
+    aa, ta, lda = _readable(a)
+    bb, tb, ldb = _readable(b)
+    _xgemm(_ROW_MAJOR, ta, tb, m, c.shape[1], k, alpha, aa, lda, bb, ldb, beta, c, ldc)
+
+
+@njit(cache=True)
+def gemm_into(c, alpha, a, b, beta):
+    """``c[...] = alpha * (a @ b) + beta * c`` for matrices; returns ``c``. With ``beta``
+    0, ``c`` is only written."""
+    m, k = a.shape
+    n = b.shape[1]
+    if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
+        raise ValueError("gemm: the shapes of the output and the two matrices do not match")
+    if m == 0 or n == 0:
+        return c
+    if k == 0:
+        _scale(c, beta)
+        return c
+    tc, ldc = _matrix_layout(c)
+    if tc == 0:
+        _gemm_rows(c, ldc, alpha, a, b, beta)
+    else:  # the output must be row-major: compute into a copy (no recursion: Numba's
+        # cache cannot load recursive functions)
+        tmp = np.ascontiguousarray(c)
+        _gemm_rows(tmp, max(n, 1), alpha, a, b, beta)
+        c[...] = tmp
+    return c
+
+
+@njit(cache=True)
+def _gemv_rows(y, incy, alpha, a, x, beta):
+    m, n = a.shape
+    incx = _increment(x)
+    xx = x if incx > 0 else np.ascontiguousarray(x)
+    aa, ta, lda = _readable(a)
+    # a column-major matrix is the row-major transpose: swap the roles of m and n
+    rows, cols = (m, n) if ta == _NO_TRANS else (n, m)
+    _xgemv(_ROW_MAJOR, ta, rows, cols, alpha, aa, lda, xx, max(incx, 1), beta, y, incy)
+
+
+@njit(cache=True)
+def gemv_into(y, alpha, a, x, beta):
+    """``y[...] = alpha * (a @ x) + beta * y`` for a matrix and vectors; returns ``y``."""
+    m, n = a.shape
+    if x.shape[0] != n or y.shape[0] != m:
+        raise ValueError("gemv: the shapes of the output, the matrix and the vector do not match")
+    if m == 0:
+        return y
+    if n == 0:
+        _scale(y, beta)
+        return y
+    incy = _increment(y)
+    if incy > 0:
+        _gemv_rows(y, incy, alpha, a, x, beta)
+    else:
+        tmp = np.ascontiguousarray(y)
+        _gemv_rows(tmp, 1, alpha, a, x, beta)
+        y[...] = tmp
+    return y
+
+
+@njit(cache=True)
+def dot_vv(x, y):
+    """The inner product of two vectors of equal length, as a scalar."""
+    n = x.shape[0]
+    if y.shape[0] != n:
+        raise ValueError("dot: the two vectors have different lengths")
+    if n == 0:
+        return np.zeros(1, dtype=x.dtype)[0]
+    incx, incy = _increment(x), _increment(y)
+    xx = x if incx > 0 else np.ascontiguousarray(x)
+    yy = y if incy > 0 else np.ascontiguousarray(y)
+    return _xdot(n, xx, max(incx, 1), yy, max(incy, 1))
