@@ -339,3 +339,19 @@ def test_corrupt_cache_entry_is_rebuilt(tmp_path):
         g = _native([x], T.exp(x) * 3)
         np.testing.assert_allclose(g(np.ones(2)), np.exp(1) * 3)
         assert g._run.state == "ready"
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_large_elementwise_math_runs_numpys_simd_kernels_memory_bound_work_a_compiled_loop(dtype):
+    """Past ``kernels.LARGE`` elements, transcendental math runs NumPy's SIMD kernels block
+    by block (from objmode); a memory-bound expression (an SGD update) stays one compiled
+    pass at every size. Both give the VM's values, below and above the threshold."""
+    from theanine.backend.numba.kernels import LARGE
+
+    x, g = T.tensor(dtype, shape=(None,), name="x"), T.tensor(dtype, shape=(None,), name="g")
+    for n in (7, LARGE + 3):
+        values = [rng.normal(size=n).astype(dtype) for _ in range(2)]
+        bound = _compare([x, g], T.tanh(x) * g + T.exp(-x), values, rtol=1e-5)
+        memory = _compare([x, g], x - 0.1 * (g + 0.5 * x), values, rtol=1e-5)
+    assert "_numpy_" in bound._run.source
+    assert "_numpy_" not in memory._run.source

@@ -21,7 +21,7 @@ from theanine.tensor.linalg import Dot
 from theanine.tensor.math import Argmax
 from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
 from theanine.tensor.shape import MakeVector, Rebroadcast, Reshape, Shape, SpecifyShape
-from theanine.rewrite.rules.fusion import FusedSum
+from theanine.rewrite.rules.fusion import COMPUTE_BOUND, FusedSum
 from theanine.scan.op import Scan
 from theanine.tensor.subtensor import (
     AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, SliceLength, Subtensor,
@@ -149,9 +149,10 @@ def elemwise(node, ins, outs, ctx):
              f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
     oidx = _idx([f"j{d}" for d in range(nd)])
     loops = [alloc] + _loops(shape, body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"])
-    if nd == 0 or out.type.dtype == "float16":
-        return lines + loops
-    # large arrays: NumPy's vectorised kernel, block by block (see callbacks.py)
+    if nd == 0 or out.type.dtype == "float16" or not _compute_bound(node.op.scalar_op):
+        return lines + loops  # memory-bound: one compiled pass, at every size
+    # large arrays of transcendental math: NumPy's SIMD kernels, block by block (the
+    # compiled loop calls scalar libm; see callbacks.py)
     key = _register_numpy_kernel(node)
     size = " * ".join(shape)
     ann = f"{np.dtype(out.type.dtype).name}[{', '.join([':'] * nd)}]"
@@ -170,6 +171,12 @@ def elemwise(node, ins, outs, ctx):
 
 
 LARGE = 1 << 15  # elements from which NumPy's SIMD kernels beat compiled scalar loops
+
+
+def _compute_bound(scalar_op) -> bool:
+    """Whether an element-wise op's cost is its math (a transcendental function), not
+    memory traffic."""
+    return getattr(scalar_op, "compute_bound", scalar_op.name in COMPUTE_BOUND)
 
 
 def _register_numpy_kernel(node) -> str:
