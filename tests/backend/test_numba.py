@@ -282,6 +282,55 @@ def test_the_hot_call_never_waits_for_numba(monkeypatch, tmp_path):
     np.testing.assert_allclose(f(v), np.sinh(v) + v)
 
 
+def test_blas_runs_on_one_core_fewer_while_a_child_compiles(monkeypatch, tmp_path):
+    """The cap is applied on the calling thread at the first call after the child starts,
+    and lifted at the first call that runs native code."""
+    import threading
+    import time
+
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import scipy.linalg  # noqa: F401 - both OpenBLAS builds loaded before counting threads
+
+    import theanine.backend.numba.linker as linker
+
+    def blas_threads():
+        return [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                if d["user_api"] == "blas"]
+
+    A = T.dmatrix("A")
+    v = rng.normal(size=(300, 300))
+    before = blas_threads()
+    if not before:
+        pytest.skip("no BLAS library found by threadpoolctl")
+    monkeypatch.setattr(linker, "_cores", lambda: 2)  # a cap of one thread
+    gate = threading.Event()
+    load = linker.NumbaRunner._compile
+
+    def held(self, types):
+        gate.wait(120)
+        load(self, types)
+
+    monkeypatch.setattr(linker.NumbaRunner, "_compile", held)
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=1,
+                             compiledir=str(tmp_path)):
+        f = function([A], T.dot(A, A) + 1.0)
+    try:
+        f(v)
+        deadline = time.time() + 120
+        while f._run.blas_cap != "wanted" and time.time() < deadline:
+            time.sleep(0.02)
+        np.testing.assert_allclose(f(v), v @ v + 1.0)
+        assert f._run.blas_cap == "held"
+        assert blas_threads() == [1] * len(before)
+    finally:
+        gate.set()
+    while f._run.state == "compiling" and time.time() < deadline:
+        time.sleep(0.05)
+    assert f._run.state == "ready", f._run.error
+    np.testing.assert_allclose(f(v), v @ v + 1.0)
+    assert f._run.blas_cap is None and blas_threads() == before
+
+
 def test_scan_loop_and_its_gradient_run_natively():
     X = T.dmatrix("X")
     h0 = T.dvector("h0")
