@@ -110,6 +110,24 @@ class NodeRewriter:
                 return True
         return False
 
+    def static_match(self, op_type: type, scalar_name: str | None) -> bool | None:
+        """Whether the rule tracks ops of class ``op_type`` (with an Elemwise scalar op
+        named ``scalar_name``): True or False, or None when that depends on the instance
+        (an op instance among the tracks; :meth:`matches` decides per node)."""
+        if self.tracks is None:
+            return True
+        per_instance = False
+        for t in self.tracks:
+            if isinstance(t, str):
+                if scalar_name == t:
+                    return True
+            elif isinstance(t, type):
+                if issubclass(op_type, t):
+                    return True
+            else:
+                per_instance = True
+        return None if per_instance else False
+
     def transform(self, fgraph: FunctionGraph, node: Apply) -> Any:
         return self.fn(fgraph, node)
 
@@ -229,15 +247,27 @@ class EquilibriumRewriter(Rewriter):
         self.name = name
         self.max_passes = max_passes
 
+    def _rules_for(self, op: Any, table: dict) -> list:
+        """The rules that may fire on ``op`` as ``(rule, check per node)`` pairs, looked up
+        once per op class and scalar op name (most rules track a few op classes)."""
+        so = getattr(op, "scalar_op", None)
+        key = (type(op), None if so is None else so.name)
+        found = table.get(key)
+        if found is None:
+            found = table[key] = [(rule, m is None) for rule in self.rules
+                                  if (m := rule.static_match(*key)) is not False]
+        return found
+
     def apply(self, fgraph: FunctionGraph) -> int:
         total = 0
+        table: dict = {}
         for _ in range(self.max_passes):
             changed = 0
             for node in fgraph.toposort():
                 if node not in fgraph.apply_nodes:
                     continue
-                for rule in self.rules:
-                    if not rule.matches(node):
+                for rule, check in self._rules_for(node.op, table):
+                    if check and not rule.matches(node):
                         continue
                     try:
                         new = rule.transform(fgraph, node)
