@@ -166,6 +166,18 @@ def test_scalar_and_strict_inputs_are_cast_like_theano():
     assert down(np.arange(3)).dtype == np.float32
     with pytest.raises(TypeError, match="'x'"):
         down(np.zeros((2, 2)))
+    # Python lists and ints: converted when exact, refused (naming the input) when not
+    lists = function([x], x * 2)
+    assert lists([1, 2]).dtype == np.float32 and lists([0.5, 1.5]).tolist() == [1.0, 3.0]
+    with pytest.raises(TypeError, match="'x'"):
+        lists([0.1, 1.0])
+    with pytest.raises(TypeError, match="'x'"):
+        lists([[1.0], [2.0]])
+    b = T.bscalar("b")
+    i8 = function([b], b + 1)
+    assert i8(3) == 4 and i8(3).dtype == np.int8
+    with pytest.raises(TypeError):
+        i8(300)
 
 
 def test_trust_input_fast_path():

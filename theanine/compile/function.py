@@ -429,6 +429,8 @@ class Function:
         float_in = dtype.kind == "f" and ndim == 0 and not strict and allow is not False \
             and (allow or dtype == np.dtype(config.floatX))
         cast_in = bool(allow) and not strict
+        # Python numbers and lists are converted when nothing is lost (Theano's rule)
+        exact_in = not strict and not allow and static is None
 
         def filt(value: Any) -> Any:
             kind = type(value)
@@ -439,6 +441,14 @@ class Function:
                     return np.asarray(value, dtype)
             elif kind is float and float_in:
                 return np.asarray(value, dtype)
+            elif (kind is list or kind is float or kind is int) and exact_in:
+                try:
+                    converted = np.asarray(value, dtype)
+                except (TypeError, ValueError, OverflowError):
+                    converted = None
+                if converted is not None and converted.ndim == ndim \
+                        and converted.tolist() == value:
+                    return converted
             try:
                 return ttype.filter(value, strict=strict, allow_downcast=allow)
             except (TypeError, ValueError) as exc:
