@@ -95,20 +95,12 @@ class NodeRewriter:
         self.name = name or fn.__name__
 
     def matches(self, node: Apply) -> bool:
-        if self.tracks is None:
-            return True
         op = node.op
-        for t in self.tracks:
-            if isinstance(t, str):
-                so = getattr(op, "scalar_op", None)
-                if so is not None and so.name == t:
-                    return True
-            elif isinstance(t, type):
-                if isinstance(op, t):
-                    return True
-            elif op == t:
-                return True
-        return False
+        so = getattr(op, "scalar_op", None)
+        found = self.static_match(type(op), None if so is None else so.name)
+        if found is not None:
+            return found
+        return any(op == t for t in self.tracks if not isinstance(t, (str, type)))
 
     def static_match(self, op_type: type, scalar_name: str | None) -> bool | None:
         """Whether the rule tracks ops of class ``op_type`` (with an Elemwise scalar op

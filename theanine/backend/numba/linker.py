@@ -58,10 +58,8 @@ class _BlasCap:
         with self._lock:
             self._held += 1
             if self._held == 1 and _cores() > 1:
-                try:
-                    from threadpoolctl import threadpool_limits
-                except ImportError:  # pragma: no cover - a declared dependency
-                    return
+                from threadpoolctl import threadpool_limits  # imported by the compile thread
+
                 self._limiter = threadpool_limits(_cores() - 1, user_api="blas")
 
     def release(self) -> None:
@@ -355,11 +353,9 @@ class NumbaRunner:
             if _in_cache(module.program, types):  # compiled by another function meanwhile
                 self._compile(types)
                 return
-            try:
-                import threadpoolctl  # noqa: F401 - imported here, off the calling thread
-                self.blas_cap = "wanted"
-            except ImportError:  # pragma: no cover - a declared dependency
-                pass
+            import threadpoolctl  # noqa: F401 - imported here, off the calling thread
+
+            self.blas_cap = "wanted"
             proc = subprocess.Popen(
                 [sys.executable, "-m", "theanine.backend.numba.worker", module.__file__,
                  module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
