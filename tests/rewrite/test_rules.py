@@ -398,6 +398,29 @@ def test_inplace_update_of_shared_variables():
     np.testing.assert_array_equal(W.get_value(), [2.0, 2.0, 2.0])
 
 
+def test_inplace_update_by_gemm_and_not_through_a_view():
+    from theanine.tensor.blas import Gemm
+
+    W0 = rng.normal(size=(4, 3))
+    W = theanine.shared(W0.copy(), "W")
+    h, d = T.dmatrix("h"), T.dmatrix("d")
+    y = T.dot(h, W)  # read before the update
+    f = function([h, d], y.sum(), updates=[(W, W - 0.1 * T.dot(h.T, d))])
+    gemms = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, Gemm)]
+    assert gemms and all(n.op.inplace for n in gemms)
+    buf = W.get_value(borrow=True)
+    hv, dv = rng.normal(size=(5, 4)), rng.normal(size=(5, 3))
+    np.testing.assert_allclose(f(hv, dv), (hv @ W0).sum())
+    np.testing.assert_allclose(W.get_value(), W0 - 0.1 * hv.T @ dv)
+    assert W.get_value(borrow=True) is buf
+    # an update reading a view of the buffer it would overwrite stays out of place
+    S = theanine.shared(np.arange(9.0).reshape(3, 3), "S")
+    g = function([], [], updates=[(S, S + S.T)])
+    assert all(not n.op.destroy_map for n in g.maker.fgraph.toposort())
+    g()
+    np.testing.assert_array_equal(S.get_value(), [[0, 4, 8], [4, 8, 12], [8, 12, 16]])
+
+
 def test_failing_call_with_in_place_updates_changes_nothing():
     W = theanine.shared(np.arange(4.0), "W")
     V = theanine.shared(np.ones(3), "V")

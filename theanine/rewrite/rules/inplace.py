@@ -65,27 +65,41 @@ def _depends_on(var, node) -> bool:
 
 
 def _destroy_shared(fgraph: FunctionGraph, node, shared):
-    """Make the element-wise ``node`` write into ``shared``'s buffer; returns the new
-    output, or None when that is not safe."""
-    if node is None or not isinstance(node.op, Elemwise) or node.op.inplace_pattern:
+    """Make ``node`` (element-wise, or a Gemm/Gemv accumulating into ``shared``) write into
+    ``shared``'s buffer; returns the new output, or None when that is not safe."""
+    from theanine.tensor.blas import _Blas
+
+    if node is None:
         return None
-    so = node.op.scalar_op
     out = node.outputs[0]
-    if not _writes_in_place(node):
+    if isinstance(node.op, _Blas):
+        if node.op.inplace or node.inputs[0] is not shared:
+            return None
+        pos = 0
+    elif isinstance(node.op, Elemwise) and not node.op.inplace_pattern and \
+            _writes_in_place(node) and shared in node.inputs:
+        pos = node.inputs.index(shared)
+    else:
         return None
-    if shared not in node.inputs or shared.type.dtype != out.type.dtype or \
+    if shared.type.dtype != out.type.dtype or \
             shared.type.broadcastable != out.type.broadcastable:
         return None
     aliases = _aliases(fgraph, shared)
     if any(c == "output" for a in aliases for c, _ in fgraph.clients.get(a, [])):
         return None  # the old value (or a view of it) is returned to the user
+    if any(v in aliases for k, v in enumerate(node.inputs)
+           if k != pos and (v is not shared or isinstance(node.op, _Blas))):
+        return None  # the node reads a view of the buffer it would overwrite (W + W.T)
     readers = [c for a in aliases for c, _ in fgraph.clients.get(a, [])
                if c is not node and c != "output"]
     if any(_depends_on(o, node) for r in readers for o in r.outputs):
         return None  # a reader needs the new value too: no order works
     if any(r.op.destroy_map for r in readers):
         return None
-    new = type(node.op)(so, ((0, node.inputs.index(shared)),))(*node.inputs)
+    if isinstance(node.op, _Blas):
+        new = type(node.op)(True)(*node.inputs)
+    else:
+        new = type(node.op)(node.op.scalar_op, ((0, pos),))(*node.inputs)
     replace_all(fgraph, [(out, new)], "inplace_update")
     fgraph.orderings.setdefault(new.owner, []).extend(readers)
     log_rewrite(fgraph, "inplace_update", str(new.owner.op))
@@ -95,7 +109,8 @@ def _destroy_shared(fgraph: FunctionGraph, node, shared):
 def inplace_update(fgraph: FunctionGraph) -> int:
     """A shared variable's update is computed in the variable's own buffer when every
     other reader of the old value (or of a view of it) can run before. Handles an
-    element-wise update and an (advanced) increment of one (sparse SGD steps)."""
+    element-wise update, a Gemm/Gemv accumulating into the variable (``W - lr * dot(h.T,
+    d)``) and an (advanced) increment of either (sparse SGD steps)."""
     changes = 0
     for out_idx, in_idx in sorted(fgraph.update_mapping.items()):
         shared = fgraph.inputs[in_idx]
