@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import numpy as np
@@ -92,7 +93,8 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     """
     if isinstance(value, Variable):
         raise TypeError(f"shared() takes a value, not the symbolic variable {value.describe()}")
-    if isinstance(value, np.random.RandomState):  # a random stream's state, as in Theano
+    rs = sys.modules.get("numpy.random")  # not imported: value cannot be a RandomState
+    if rs is not None and isinstance(value, rs.RandomState):  # a stream's state (Theano)
         from theanine.tensor.random.state import random_state_shared
 
         return random_state_shared(value, name=name)  # type: ignore[return-value]

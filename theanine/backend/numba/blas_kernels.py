@@ -5,6 +5,16 @@ LLVM, so cached programs link them by name). Unlike Numba's ``np.dot`` these rea
 transposed and strided operands in place (a transposed matrix is passed with BLAS's
 transpose flag, not copied), write into an existing output with ``beta``
 (``c = alpha * a @ b + beta * c``), and check shapes before BLAS sees the pointers.
+
+They also choose OpenBLAS's thread count per call. OpenBLAS threads a 200 x 200 ``gemv``
+or a long ``dot``, and its idle workers then spin for about 0.1 s: on this project's
+2-core machine the element-wise loops that followed ran 2-7x slower (W4's step took 2.4-3.8
+ms against 1.3-1.4 ms with one BLAS thread). Matrix-vector and vector products, and
+products of fewer than ``THREADED_GEMM`` multiply-adds or with a short inner dimension (a
+500 x 10 by 10 x 500 product took 108 us on 2 threads, 69 us on one), run on one thread;
+larger products on the count in force when the program was called. ``bt`` (int64[2]: that
+count, the count now) is the program's record of it, restored when the program returns
+(and by the runner when it raises).
 """
 
 from __future__ import annotations
@@ -25,6 +35,9 @@ for _name, _address in _ADDRESSES.items():
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _i32, _i64 = types.int32, types.int64
+THREADED_GEMM = 1 << 21  # multiply-adds from which a product runs on every BLAS thread
+_set_threads = types.ExternalFunction(SYMBOL_PREFIX + "set_num_threads", types.void(_i32))
+_get_threads = types.ExternalFunction(SYMBOL_PREFIX + "get_num_threads", _i32())
 
 
 def _externals(dt: types.Type) -> tuple:
@@ -90,6 +103,26 @@ def _ov_xdot(n, x, incx, y, incy):
 
 
 @njit(cache=True)
+def blas_threads_enter(bt):
+    """Record OpenBLAS's thread count at the program's start."""
+    bt[0] = _get_threads()
+    bt[1] = bt[0]
+
+
+@njit(cache=True)
+def _use_threads(bt, n):
+    if bt[1] != n:
+        _set_threads(np.int32(n))
+        bt[1] = n
+
+
+@njit(cache=True)
+def blas_threads_exit(bt):
+    """Give OpenBLAS back the thread count recorded at the program's start."""
+    _use_threads(bt, bt[0])
+
+
+@njit(cache=True)
 def _matrix_layout(a):
     """``(transposed, leading dimension)`` of a 2-D array BLAS can read where it lies
     (row-major: 0, column-major: 1), or ``(-1, 0)`` when it must be copied first."""
@@ -142,7 +175,7 @@ def _gemm_rows(c, ldc, alpha, a, b, beta):
 
 
 @njit(cache=True)
-def gemm_into(c, alpha, a, b, beta):
+def gemm_into(c, alpha, a, b, beta, bt):
     """``c[...] = alpha * (a @ b) + beta * c`` for matrices; returns ``c``. With ``beta``
     0, ``c`` is only written."""
     m, k = a.shape
@@ -154,6 +187,7 @@ def gemm_into(c, alpha, a, b, beta):
     if k == 0:
         _scale(c, beta)
         return c
+    _use_threads(bt, 1 if m * n * k < THREADED_GEMM or k < 32 else bt[0])
     tc, ldc = _matrix_layout(c)
     if tc == 0:
         _gemm_rows(c, ldc, alpha, a, b, beta)
@@ -177,7 +211,7 @@ def _gemv_rows(y, incy, alpha, a, x, beta):
 
 
 @njit(cache=True)
-def gemv_into(y, alpha, a, x, beta):
+def gemv_into(y, alpha, a, x, beta, bt):
     """``y[...] = alpha * (a @ x) + beta * y`` for a matrix and vectors; returns ``y``."""
     m, n = a.shape
     if x.shape[0] != n or y.shape[0] != m:
@@ -187,6 +221,7 @@ def gemv_into(y, alpha, a, x, beta):
     if n == 0:
         _scale(y, beta)
         return y
+    _use_threads(bt, 1)
     incy = _increment(y)
     if incy > 0:
         _gemv_rows(y, incy, alpha, a, x, beta)
@@ -198,13 +233,14 @@ def gemv_into(y, alpha, a, x, beta):
 
 
 @njit(cache=True)
-def dot_vv(x, y):
+def dot_vv(x, y, bt):
     """The inner product of two vectors of equal length, as a scalar."""
     n = x.shape[0]
     if y.shape[0] != n:
         raise ValueError("dot: the two vectors have different lengths")
     if n == 0:
         return np.zeros(1, dtype=x.dtype)[0]
+    _use_threads(bt, 1)
     incx, incy = _increment(x), _increment(y)
     xx = x if incx > 0 else np.ascontiguousarray(x)
     yy = y if incy > 0 else np.ascontiguousarray(y)

@@ -17,17 +17,36 @@ from functools import cache
 import numpy as np
 
 ROUTINES = ("sgemm", "dgemm", "sgemv", "dgemv", "sdot", "ddot")
+THREAD_ROUTINES = ("set_num_threads", "get_num_threads")  # OpenBLAS's thread count
 # names under which native programs link the routines (registered with LLVM at import)
 SYMBOL_PREFIX = "theanine_cblas_"
 
 
 @cache
-def numpy_cblas() -> dict[str, int] | None:
-    """Addresses of NumPy's ILP64 CBLAS routines by short name (``'sgemm'``...), or None
-    when NumPy's BLAS is not such a build."""
+def _library() -> ctypes.CDLL | None:
     try:
-        lib = ctypes.CDLL(np._core._multiarray_umath.__file__)
-        return {r: ctypes.cast(getattr(lib, f"scipy_cblas_{r}64_"), ctypes.c_void_p).value
-                for r in ROUTINES}
+        return ctypes.CDLL(np._core._multiarray_umath.__file__)
     except (AttributeError, OSError):
         return None
+
+
+@cache
+def numpy_cblas() -> dict[str, int] | None:
+    """Addresses of NumPy's ILP64 CBLAS routines by short name (``'sgemm'``...) and of
+    its OpenBLAS's thread-count functions (``'set_num_threads'``...), or None when
+    NumPy's BLAS is not such a build."""
+    lib = _library()
+    try:
+        found = {r: ctypes.cast(getattr(lib, f"scipy_cblas_{r}64_"), ctypes.c_void_p).value
+                 for r in ROUTINES}
+        found.update({r: ctypes.cast(getattr(lib, f"scipy_openblas_{r}64_"),
+                                     ctypes.c_void_p).value for r in THREAD_ROUTINES})
+        return found
+    except AttributeError:
+        return None
+
+
+def set_blas_threads(n: int) -> None:
+    """Set the thread count of NumPy's OpenBLAS (where :func:`numpy_cblas` finds it)."""
+    if numpy_cblas() is not None:
+        _library().scipy_openblas_set_num_threads64_(ctypes.c_int(int(n)))

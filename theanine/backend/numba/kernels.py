@@ -251,6 +251,9 @@ def _blas_ready(names: list[str], node_inputs, dt) -> list[str]:
             for n, v in zip(names, node_inputs)]
 
 
+BLAS_THREADS = "_bt"  # every generated function's last parameter (blas_kernels.py)
+
+
 def _cblas(ctx) -> bool:
     """Whether products call NumPy's CBLAS (``blas_kernels.py``), imported into the program."""
     from theanine.backend.numba.cblas import numpy_cblas
@@ -259,7 +262,8 @@ def _cblas(ctx) -> bool:
         return False
     ctx.helper("_blas_kernels", "from theanine.backend.numba.blas_kernels import "
                                 "dot_vv as _dot_vv, gemm_into as _gemm_into, "
-                                "gemv_into as _gemv_into")
+                                "gemv_into as _gemv_into, blas_threads_enter as "
+                                "_blas_enter, blas_threads_exit as _blas_exit")
     return True
 
 
@@ -293,12 +297,14 @@ def dot(node, ins, outs, ctx):
     lines += cast
     if x.ndim == 2 and y.ndim == 2:
         return lines + [f"{o} = _gemm_into(np.empty(({a}.shape[0], {b}.shape[1]), {T}), "
-                        f"1.0, {a}, {b}, 0.0)"]
+                        f"1.0, {a}, {b}, 0.0, {BLAS_THREADS})"]
     if x.ndim == 2:
-        return lines + [f"{o} = _gemv_into(np.empty({a}.shape[0], {T}), 1.0, {a}, {b}, 0.0)"]
+        return lines + [f"{o} = _gemv_into(np.empty({a}.shape[0], {T}), 1.0, {a}, {b}, 0.0, "
+                        f"{BLAS_THREADS})"]
     if y.ndim == 2:  # x @ B is B.T @ x
-        return lines + [f"{o} = _gemv_into(np.empty({b}.shape[1], {T}), 1.0, {b}.T, {a}, 0.0)"]
-    return lines + [f"{o} = np.empty((), {T})", f"{o}[()] = _dot_vv({a}, {b})"]
+        return lines + [f"{o} = _gemv_into(np.empty({b}.shape[1], {T}), 1.0, {b}.T, {a}, 0.0, "
+                        f"{BLAS_THREADS})"]
+    return lines + [f"{o} = np.empty((), {T})", f"{o}[()] = _dot_vv({a}, {b}, {BLAS_THREADS})"]
 
 
 @register(Gemm, Gemv)
@@ -318,7 +324,7 @@ def gemm(node, ins, outs, ctx):
     else:  # a new output, which beta = 0 leaves unread
         target = [f"{o} = np.empty({z}.shape, {dtype_name(dt)})",
                   f"if {beta}[()] != 0:", f"    {o}[...] = {z}"]
-    return target + [f"{into}({o}, {alpha}[()], {a}, {b}, {beta}[()])"]
+    return target + [f"{into}({o}, {alpha}[()], {a}, {b}, {beta}[()], {BLAS_THREADS})"]
 
 
 # -- shapes and views --------------------------------------------------------------------------
@@ -728,7 +734,7 @@ def scan(node, ins, outs, ctx):
             call_args.append(name)
     call_args += nonseqs
     r = ctx.fresh("r")
-    body.append(f"{r} = {inner}({', '.join(call_args)})")
+    body.append(f"{r} = {inner}({', '.join(call_args + [BLAS_THREADS])})")
     for j in range(R):
         val = f"{r}[{j}][()]" if op.inner_outputs[j].ndim == 0 else f"{r}[{j}]"
         body.append(f"{bufs[j]}[({info.lookback[j]} + t) % {sizes[j]}] = {val}")

@@ -74,12 +74,20 @@ _BLAS_CAP = _BlasCap()
 
 
 def numba_version() -> str | None:
-    try:
-        from importlib.metadata import version
+    """Numba's version, read from its installed metadata without importing it (nor
+    ``importlib.metadata``, 25 ms of a cold start)."""
+    import importlib.util
 
-        return version("numba")
-    except Exception:  # noqa: BLE001 - not installed
+    spec = importlib.util.find_spec("numba")
+    if spec is None or spec.origin is None:
         return None
+    site = os.path.dirname(os.path.dirname(spec.origin))
+    for entry in os.listdir(site):
+        if entry.startswith("numba-") and entry.endswith((".dist-info", ".egg-info")):
+            return entry[len("numba-"):].rsplit(".", 1)[0]
+    from importlib.metadata import version  # an unusual layout
+
+    return version("numba")
 
 
 def cache_dir() -> str:
@@ -95,7 +103,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     Constants become extra arguments (``constants_as_args``) or module globals (for inner
     programs called from a loop). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import generator_for, python_node
+    from theanine.backend.numba.kernels import BLAS_THREADS, generator_for, python_node
 
     names: dict = {}
     args = []
@@ -165,7 +173,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
         if v not in names and isinstance(v, Constant):
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
-    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args)}):"]
+    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args + [BLAS_THREADS])}):"]
     lines += ["    " + line for line in body]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return lines, constants, unsupported
@@ -178,15 +186,26 @@ def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], li
     NumPy implementation from the program (objmode); source is None when some node can
     run in neither way (``unsupported`` names their ops).
     """
-    from theanine.backend.numba.kernels import Context
+    from theanine.backend.numba.kernels import BLAS_THREADS, Context
 
     ctx = Context()
-    lines, constants, unsupported = generate_function(fgraph, "program", ctx)
+    lines, constants, unsupported = generate_function(fgraph, "_program", ctx)
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes
-    head = ["import math", "import numba", "import numpy as np", ""]
-    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
+    # the entry point: arguments of any layout, the body's arrays C-typed (layout.py);
+    # the last argument is the record of BLAS's thread count (blas_kernels.py)
+    args = [f"a{k}" for k in range(len(fgraph.inputs) + len(constants))]
+    call = f"_program({', '.join([f'_c({a})' for a in args] + [BLAS_THREADS])})"
+    entry = ["@numba.njit(cache=True)", f"def program({', '.join(args + [BLAS_THREADS])}):"]
+    if "_blas_kernels" in ctx.helpers:
+        entry += [f"    _blas_enter({BLAS_THREADS})", f"    res = {call}",
+                  f"    _blas_exit({BLAS_THREADS})", "    return res"]
+    else:
+        entry.append(f"    return {call}")
+    head = ["import math", "import numba", "import numpy as np",
+            "from theanine.backend.numba.layout import c_contiguous as _c", ""]
+    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines + [""] + entry) + "\n"
     return source, constants, [], python_nodes
 
 
@@ -273,7 +292,10 @@ class NumbaRunner:
         self.vm = vm
         self.source = source
         # constants are read-only arrays; the program gets writeable copies (one type each)
-        self.arg_cells = [storage[v] for v in fgraph.inputs] + [[np.array(c)] for c in constants]
+        # and last the program's record of BLAS's thread count (blas_kernels.py)
+        self.blas_threads = np.zeros(2, np.int64)
+        self.arg_cells = [storage[v] for v in fgraph.inputs] + \
+            [[np.array(c)] for c in constants] + [[self.blas_threads]]
         self.out_cells = [storage[v] for v in fgraph.outputs]
         self.native = None
         self.calls = 0
@@ -422,6 +444,12 @@ class NumbaRunner:
             else:
                 res = native(*args)
         except Exception as exc:  # noqa: BLE001 - the VM raises the error with its context
+            bt = self.blas_threads
+            if bt[1] != bt[0]:  # stopped between a one-thread product and the end
+                from theanine.backend.numba.cblas import set_blas_threads
+
+                set_blas_threads(int(bt[0]))
+                bt[1] = bt[0]
             self.fallbacks += 1
             self.last_native_error = exc
             return self.vm()
