@@ -42,6 +42,8 @@ CASES = [
      [rng.normal(size=3)]),
     ("remove_neutral", lambda: (lambda x: ([x], x * 1.0 + T.exp(x)))(_x()),
      [rng.normal(size=3)]),
+    ("add_zeros", lambda: (lambda m: ([m], T.dot(m, m.T) + T.zeros_like(m.T.dot(m))[None][0]))(
+        _m()), [rng.normal(size=(3, 3))]),
     ("double_negation", lambda: (lambda x: ([x], -(-x)))(_x()), [rng.normal(size=3)]),
     ("sub_to_neg_and_self", lambda: (lambda x: ([x], T.exp(x) - T.exp(x)))(_x()),
      [rng.normal(size=3)]),

@@ -100,6 +100,7 @@ def _rebuild(op, node, drop_state, new_nit):
 @node_rewriter([Scan])
 def scan_pushout_accumulator(fgraph, node):
     """Move ``A_t = A_{t-1} + delta_t`` out of the loop (see the module docstring)."""
+    from theanine.rewrite.rules.canonicalize import is_zeros
     from theanine.tensor import math as m
     from theanine.tensor.linalg import dot
 
@@ -135,7 +136,10 @@ def scan_pushout_accumulator(fgraph, node):
         else:
             extra, mapping = _rebuild(op, node, j, [delta])
             total = m.sum(extra[0], axis=0)
-        final = m.cast(init + total, out.type.dtype)
+        if is_zeros(init) and init.type.broadcastable == total.type.broadcastable:
+            final = m.cast(total, out.type.dtype)  # a gradient's accumulator starts at 0
+        else:
+            final = m.cast(init + total, out.type.dtype)
         repl = dict(mapping)
         for u in uses:
             repl[u.outputs[0]] = final

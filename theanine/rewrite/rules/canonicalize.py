@@ -25,6 +25,25 @@ def _const_value(v):
     return None
 
 
+def is_zeros(v) -> bool:
+    """Whether ``v`` is a tensor of zeros (``zeros_like``, ``alloc(0)``, a constant, or a
+    view or reshape of one)."""
+    from theanine.tensor.subtensor import Subtensor
+
+    if isinstance(v, Constant):
+        return v.data.size > 0 and not v.data.any()
+    node = v.owner
+    if node is None:
+        return False
+    if getattr(node.op, "scalar_op", None) is not None and node.op.scalar_op.name == "second":
+        return is_zeros(node.inputs[1])
+    if isinstance(node.op, Alloc):
+        return is_zeros(node.inputs[0])
+    if isinstance(node.op, (DimShuffle, Subtensor, Reshape, Rebroadcast, SpecifyShape)):
+        return is_zeros(node.inputs[0])
+    return False
+
+
 def _same_type(a, b) -> bool:
     return a.type.dtype == b.type.dtype and a.type.broadcastable == b.type.broadcastable
 
@@ -75,6 +94,19 @@ def remove_neutral(fgraph, node):
         if _same_type(rest, out):
             return [m.neg(rest)]
     return None
+
+
+@register("canonicalize", *TAGS)
+@node_rewriter(["add"])
+def add_zeros(fgraph, node):
+    """``x + zeros -> x`` for a tensor of zeros (a gradient's initial accumulator, after
+    views of it) when ``x`` already has the sum's type."""
+    out = node.outputs[0]
+    rest = [i for i in node.inputs if isinstance(i, Constant) or not is_zeros(i)]
+    if len(rest) == len(node.inputs) or not rest:
+        return None
+    new = rest[0] if len(rest) == 1 else node.op(*rest)
+    return [new] if _same_type(new, out) else None
 
 
 @register("canonicalize", *TAGS)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import node_rewriter
-from theanine.rewrite.rules.canonicalize import _const_value, _same_type
+from theanine.rewrite.rules.canonicalize import _const_value, _same_type, is_zeros as _is_zeros
 from theanine.tensor import math as m
 from theanine.tensor.elemwise import Elemwise, Reduce
 from theanine.tensor.linalg import dot
@@ -125,12 +125,6 @@ def _increment(v):
             and not n.op.set_instead_of_inc and not n.op.inplace:
         return n
     return None
-
-
-def _is_zeros(v) -> bool:
-    from theanine.rewrite.rules.stabilize import _is_zeros as z
-
-    return z(v)
 
 
 def _full(v, out) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from theanine.graph.basic import Constant
 from theanine.rewrite.db import register, rewrites
+from theanine.rewrite.rules.canonicalize import is_zeros as _is_zeros
 from theanine.rewrite.engine import E, PatternRewriter, node_rewriter
 from theanine.tensor import math as m
 from theanine.tensor.elemwise import Reduce
@@ -71,20 +72,6 @@ def log_sum_exp(fgraph, node):
         return None
     out = m.logsumexp(e.owner.inputs[0], axis=s.owner.op.axis)
     return [m.cast(out, node.outputs[0].type.dtype)]
-
-
-def _is_zeros(v) -> bool:
-    """Whether ``v`` is a tensor of zeros (``zeros_like``, ``alloc(0)`` or a constant)."""
-    if isinstance(v, Constant):
-        return v.data.size > 0 and not v.data.any()
-    node = v.owner
-    if node is None:
-        return False
-    if getattr(node.op, "scalar_op", None) is not None and node.op.scalar_op.name == "second":
-        return _is_zeros(node.inputs[1])
-    if isinstance(node.op, Alloc):
-        return _is_zeros(node.inputs[0])
-    return False
 
 
 def _strip_division(fgraph, dy, view):
