@@ -50,14 +50,24 @@ def generator_for(op) -> Callable | None:
 class Context:
     """Names and helper functions shared by the kernels of one program."""
 
-    def __init__(self) -> None:
-        self.helpers: dict[str, str] = {}
-        self.python_nodes: list[str] = []  # ops run by their NumPy perform (objmode)
+    def __init__(self, parent: "Context | None" = None) -> None:
+        self.root = parent.root if parent else self
+        self.helpers: dict[str, str] = parent.helpers if parent else {}
+        # ops run by their NumPy perform (objmode)
+        self.python_nodes: list[str] = parent.python_nodes if parent else []
         self._n = 0
+
+    def local(self) -> "Context":
+        """A context for one kernel function: its own names, the program's helpers."""
+        return Context(self)
 
     def fresh(self, prefix: str = "t") -> str:
         self._n += 1
         return f"{prefix}{self._n}"
+
+    def unique(self, prefix: str) -> str:
+        """A name unique in the whole program (for module-level helpers)."""
+        return self.root.fresh(prefix)
 
     def helper(self, name: str, source: str) -> str:
         self.helpers.setdefault(name, source)
@@ -681,7 +691,7 @@ def scan(node, ins, outs, ctx):
     op = node.op
     info = op.info
     inner_fg = op._compiled().maker.fgraph
-    inner = ctx.fresh("scan_step")
+    inner = ctx.unique("scan_step")
     lines_inner, _, unsupported = generate_function(inner_fg, inner, ctx, constants_as_args=False)
     if unsupported:
         return None

@@ -124,7 +124,8 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
             constants.append(v.data)
         else:
             data = np.array(v.data, order="C")  # (ascontiguousarray makes 0-d arrays 1-d)
-            gname = ctx.fresh(f"{name}_const")
+            key = hashlib.sha256(data.tobytes() + repr((data.dtype, data.shape)).encode())
+            gname = f"_const_{key.hexdigest()[:16]}"  # the same name in every kernel
             ctx.helper(gname, f"{gname} = np.frombuffer(bytes.fromhex('{data.tobytes().hex()}'), "
                               f"dtype=np.{data.dtype.name}).reshape({data.shape!r}).copy()")
             names[v] = gname
@@ -157,7 +158,9 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
                 continue
             gen = generator_for(node.op)
             ins = [names[v] for v in node.inputs]
-            code = gen(node, ins, outs, ctx) if gen else None
+            code = kernel_call(gen, node, ins, outs, ctx) if gen else None
+            if code is None and gen is not None:
+                code = gen(node, ins, outs, ctx)
             names.update(zip(node.outputs, outs))
             if code is None:
                 code = python_node(node, ins, outs, ctx)
@@ -177,6 +180,30 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     lines += ["    " + line for line in body]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return lines, constants, unsupported
+
+
+def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[str] | None:
+    """A node whose code loops becomes a call of a kernel function of its own, named by
+    a hash of its source: identical kernels (the layers of a deep network, a scan step
+    and its recomputation in the gradient) are compiled once per program, and Numba
+    types each small function instead of one program-sized body. None: keep it inline."""
+    from theanine.backend.numba.kernels import BLAS_THREADS
+
+    params = [f"p{k}" for k in range(len(ins))]
+    rets = [f"r{k}" for k in range(len(outs))]
+    code = gen(node, params, rets, ctx.local())
+    if code is None:
+        return None
+    body = [line for c in code for line in c.split("\n")]
+    if not any(line.lstrip().startswith(("for ", "while ")) for line in body):
+        return None
+    ret = rets[0] if len(rets) == 1 else ", ".join(rets)
+    source = "\n".join(["    " + line for line in body] + [f"    return {ret}"])
+    name = f"_kernel_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    ctx.helper(name, "\n".join([
+        "@numba.njit(cache=True)",
+        f"def {name}({', '.join(params + [BLAS_THREADS])}):", source]))
+    return [f"{', '.join(outs)} = {name}({', '.join(ins + [BLAS_THREADS])})"]
 
 
 def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], list[str]]:
