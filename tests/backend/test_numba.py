@@ -404,3 +404,63 @@ def test_large_elementwise_math_runs_numpys_simd_kernels_memory_bound_work_a_com
         memory = _compare([x, g], x - 0.1 * (g + 0.5 * x), values, rtol=1e-5)
     assert "_numpy_" in bound._run.source
     assert "_numpy_" not in memory._run.source
+
+
+def test_non_contiguous_arguments_and_shared_values_give_the_same_results():
+    """The program's body takes C-contiguous arrays: other layouts arrive as copies, and an
+    in-place update of a non-contiguous shared value still lands in the variable."""
+    x = T.dmatrix("x")
+    W = shared(np.arange(12.0).reshape(3, 4), "W")
+    f = _native([x], (x * W).sum(axis=1), updates=[(W, W * 0.5 + x)])
+    base = rng.normal(size=(4, 3))
+    for v in (np.ones((3, 4)), base.T, rng.normal(size=(3, 8))[:, ::2]):
+        before = W.get_value()
+        np.testing.assert_allclose(f(v), (v * before).sum(axis=1))
+        np.testing.assert_allclose(W.get_value(), before * 0.5 + v)
+    W.set_value(np.asfortranarray(rng.normal(size=(3, 4))), borrow=True)
+    before = W.get_value()
+    np.testing.assert_allclose(f(base.T), (base.T * before).sum(axis=1))
+    np.testing.assert_allclose(W.get_value(), before * 0.5 + base.T)
+    assert f._run.state == "ready" and f._run.fallbacks == 0
+
+
+def test_small_products_run_on_one_blas_thread_and_the_count_is_restored():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from theanine.backend.numba.cblas import numpy_cblas
+
+    if numpy_cblas() is None:
+        pytest.skip("NumPy's BLAS is not the OpenBLAS build whose thread count is set")
+
+    def numpy_blas_threads():
+        return [d["num_threads"] for d in threadpoolctl.threadpool_info()
+                if d["user_api"] == "blas" and "scipy_openblas" in d.get("prefix", "")]
+
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        before = numpy_blas_threads()
+        A, v, i = T.dmatrix("A"), T.dvector("v"), T.lscalar("i")
+        f = _native([A, v, i], T.dot(A, v)[i] + T.dot(v, v))
+        a, b = rng.normal(size=(300, 300)), rng.normal(size=300)
+        np.testing.assert_allclose(f(a, b, 3), (a @ b)[3] + b @ b)
+        assert f._run.state == "ready"
+        assert f._run.blas_threads[0] == before[0] and f._run.blas_threads[1] == before[0]
+        assert numpy_blas_threads() == before
+        with pytest.raises(IndexError):  # raised after the one-thread products
+            f(a, b, 500)
+        assert numpy_blas_threads() == before
+
+
+def test_identical_kernels_are_one_function():
+    """The layers of a deep network share their kernel functions."""
+    from theanine.backend.numba.linker import build_source
+
+    x = T.fmatrix("x")
+    Ws = [shared(rng.normal(size=(8, 8)).astype("float32"), f"W{k}") for k in range(6)]
+    h = x
+    for W in Ws:
+        h = T.tanh(T.dot(h, W) + 1.0)
+    f = _compare([x], h.sum(), [rng.normal(size=(4, 8)).astype("float32")], rtol=1e-5)
+    source = build_source(f.maker.fgraph)[0]
+    kernels = source.count("def _kernel_")
+    calls = sum(line.count("_kernel_") for line in source.split("\n")
+                if "= _kernel_" in line)
+    assert calls >= len(Ws) and kernels < calls, (kernels, calls)

@@ -500,6 +500,7 @@ class Function:
                 try:
                     res = direct(*args)
                 except Exception:  # noqa: BLE001 - the path below raises it with context
+                    self._run.native_failed()
                     res = None
                 if res is not None:
                     if self._plain:

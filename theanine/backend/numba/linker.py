@@ -442,6 +442,16 @@ class NumbaRunner:
             return lambda *a: native(*a, c[0])
         return lambda *a: native(*a, *[c[0] for c in cells])
 
+    def native_failed(self) -> None:
+        """After the native program raised: give BLAS back the thread count the program
+        found (it may have stopped between a one-thread product and its end)."""
+        bt = self.blas_threads
+        if bt[1] != bt[0]:
+            from theanine.backend.numba.cblas import set_blas_threads
+
+            set_blas_threads(int(bt[0]))
+            bt[1] = bt[0]
+
     def _lift_blas_cap(self) -> None:
         if self.blas_cap == "held":
             _BLAS_CAP.release()
@@ -471,12 +481,7 @@ class NumbaRunner:
             else:
                 res = native(*args)
         except Exception as exc:  # noqa: BLE001 - the VM raises the error with its context
-            bt = self.blas_threads
-            if bt[1] != bt[0]:  # stopped between a one-thread product and the end
-                from theanine.backend.numba.cblas import set_blas_threads
-
-                set_blas_threads(int(bt[0]))
-                bt[1] = bt[0]
+            self.native_failed()
             self.fallbacks += 1
             self.last_native_error = exc
             return self.vm()
