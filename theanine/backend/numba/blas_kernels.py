@@ -36,6 +36,9 @@ for _name, _address in _ADDRESSES.items():
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _i32, _i64 = types.int32, types.int64
 THREADED_GEMM = 1 << 21  # multiply-adds from which a product runs on every BLAS thread
+# sizes up to which OpenBLAS itself runs one thread (interface/{gemm,gemv,dot}.c): tiny
+# products leave the count alone (setting it twice costs about 0.5 us a call)
+_OPENBLAS_SERIAL_GEMM, _OPENBLAS_SERIAL_GEMV, _OPENBLAS_SERIAL_DOT = 262144, 9216, 10000
 _set_threads = types.ExternalFunction(SYMBOL_PREFIX + "set_num_threads", types.void(_i32))
 _get_threads = types.ExternalFunction(SYMBOL_PREFIX + "get_num_threads", _i32())
 
@@ -187,7 +190,8 @@ def gemm_into(c, alpha, a, b, beta, bt):
     if k == 0:
         _scale(c, beta)
         return c
-    _use_threads(bt, 1 if m * n * k < THREADED_GEMM or k < 32 else bt[0])
+    if m * n * k > _OPENBLAS_SERIAL_GEMM:  # (below, OpenBLAS uses one thread anyway)
+        _use_threads(bt, 1 if m * n * k < THREADED_GEMM or k < 32 else bt[0])
     tc, ldc = _matrix_layout(c)
     if tc == 0:
         _gemm_rows(c, ldc, alpha, a, b, beta)
@@ -221,7 +225,8 @@ def gemv_into(y, alpha, a, x, beta, bt):
     if n == 0:
         _scale(y, beta)
         return y
-    _use_threads(bt, 1)
+    if m * n >= _OPENBLAS_SERIAL_GEMV:
+        _use_threads(bt, 1)
     incy = _increment(y)
     if incy > 0:
         _gemv_rows(y, incy, alpha, a, x, beta)
@@ -240,7 +245,8 @@ def dot_vv(x, y, bt):
         raise ValueError("dot: the two vectors have different lengths")
     if n == 0:
         return np.zeros(1, dtype=x.dtype)[0]
-    _use_threads(bt, 1)
+    if n > _OPENBLAS_SERIAL_DOT:
+        _use_threads(bt, 1)
     incx, incy = _increment(x), _increment(y)
     xx = x if incx > 0 else np.ascontiguousarray(x)
     yy = y if incy > 0 else np.ascontiguousarray(y)
