@@ -12,7 +12,8 @@ or a long ``dot``, and its idle workers then spin for about 0.1 s: on this proje
 ms against 1.3-1.4 ms with one BLAS thread). Matrix-vector and vector products, and
 products of fewer than ``THREADED_GEMM`` multiply-adds or with a short inner dimension (a
 500 x 10 by 10 x 500 product took 108 us on 2 threads, 69 us on one), run on one thread;
-larger products on the count in force when the program was called. ``bt`` (int64[2]: that
+larger products on the count in force when the program was called; products small enough
+for OpenBLAS to run on one thread anyway leave the count as it is. ``bt`` (int64[2]: that
 count, the count now) is the program's record of it, restored when the program returns
 (and by the runner when it raises).
 """
