@@ -95,6 +95,8 @@ CASES = [
      [rng.normal(size=(3, 4)), rng.normal(size=(4, 2)), rng.normal(size=(3, 2))]),
     ("second_of_elemwise", lambda: (lambda x: ([x], T.second(T.exp(x), 2.0) + T.exp(x).sum()))(
         _x()), [rng.normal(size=3)]),
+    ("useless_second", lambda: (lambda x: ([x], T.second(T.sum(x), 2.0) * x))(_x()),
+     [rng.normal(size=3)]),
     ("add_sparse_increment", lambda: (lambda E, i: ([E, i], E * 2 + T.inc_subtensor(
         T.zeros_like(E)[i], 1.0)))(_m(), T.lvector("i")),
      [rng.normal(size=(4, 3)), np.array([0, 2, 0])]),

@@ -144,7 +144,21 @@ class Elemwise(Op):
         """Raise a ValueError naming the inputs if their shapes are not compatible.
 
         ``shape`` is the result's shape (None when NumPy itself refused to broadcast).
+        Given the result's shape, only the dimensions along which an input may not
+        broadcast need a look (NumPy refused any other mismatch); they are found once
+        per node.
         """
+        if shape is not None:
+            strict = node.tag.get("strict_dims")
+            if strict is None:
+                strict = node.tag["strict_dims"] = tuple(
+                    (i, d) for i, v in enumerate(node.inputs)
+                    for d, b in enumerate(v.type.broadcastable) if not b)
+            for i, d in strict:
+                if inputs[i].shape[d] != shape[d]:
+                    break
+            else:
+                return
         shapes = ", ".join(str(v.shape) for v in inputs)
         ndim = max(v.ndim for v in inputs)
         for d in range(ndim):

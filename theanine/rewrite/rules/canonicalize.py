@@ -247,6 +247,20 @@ def second_of_elemwise(fgraph, node):
     return None
 
 
+@register("canonicalize", *TAGS)
+@node_rewriter(["second"])
+def useless_second(fgraph, node):
+    """``second(a, b) -> b`` (cast to the result's dtype) when ``b`` already has the
+    result's broadcast pattern, so ``a`` adds no dimension: a 0-d fill, such as the
+    ``ones_like(cost)`` that seeds a gradient, or a fill of a full tensor. Like Theano's
+    ``local_useless_fill``, this drops the check that ``a``'s lengths equal ``b``'s."""
+    a, b = node.inputs
+    out = node.outputs[0]
+    if b.type.broadcastable != out.type.broadcastable:
+        return None
+    return [m.cast(b, out.type.dtype)]
+
+
 def _creation_order(v) -> int:
     return int(v.auto_name.rsplit("_", 1)[1])
 
