@@ -464,3 +464,43 @@ def test_identical_kernels_are_one_function():
     calls = sum(line.count("_kernel_") for line in source.split("\n")
                 if "= _kernel_" in line)
     assert calls >= len(Ws) and kernels < calls, (kernels, calls)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (6,), (3, 4, 5), (0, 4)])
+def test_update_with_its_sum_of_squares_in_one_pass(shape):
+    from theanine.rewrite.rules.fusion import ElemwiseSumSquares
+
+    E0 = rng.normal(size=shape)
+    lr = T.dscalar("lr")
+    runs = []
+    for native in (True, False):
+        E = shared(E0.copy(), "E")
+        cost = 1e-2 * T.sqr(E).sum()
+        kw = dict(updates=[(E, E - lr * grad(cost, E))])
+        f = _native([lr], cost, **kw) if native else \
+            function([lr], cost, mode=theanine.Mode(linker="vm"), **kw)
+        runs.append(([f(0.1), f(0.1)], E.get_value(), f))
+    (got, E_got, f), (expected, E_expected, _) = runs
+    assert any(isinstance(n.op, ElemwiseSumSquares) for n in f.maker.fgraph.toposort())
+    assert f._run.state == "ready" and f._run.fallbacks == 0
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    np.testing.assert_allclose(E_got, E_expected, rtol=1e-12)
+
+
+def test_profile_times_every_node_of_the_native_program(capsys):
+    x = T.dmatrix("x")
+    W = shared(rng.normal(size=(4, 3)), "W")
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        f = function([x], T.tanh(T.dot(x, W)).sum(), profile=True)
+    v = rng.normal(size=(200, 4))
+    for _ in range(3):
+        f(v)
+    assert f._run.state == "ready"
+    prof = f.profile
+    assert prof.native_calls == 3
+    assert set(prof.node_time) == set(f.maker.fgraph.apply_nodes)
+    assert all(prof.node_calls[n] == 3 for n in f.maker.fgraph.apply_nodes)
+    assert 0 < sum(prof.node_time.values()) <= prof.call_time
+    prof.summary()
+    out = capsys.readouterr().out
+    assert "calls: 3 (3 native)" in out and "Dot" in out

@@ -159,7 +159,8 @@ def test_rule_fires_and_preserves_values(rule, build, values):
 
 
 def test_every_registered_rule_is_tested():
-    tested = {c[0] for c in CASES} | {"final_merge", "merge2", "inplace_update"}  # see below
+    tested = {c[0] for c in CASES} | {"final_merge", "merge2", "inplace_update",
+                                      "sum_squares_into_update"}  # see below
     assert set(rewrites.names()) <= tested, set(rewrites.names()) - tested
 
 
@@ -437,3 +438,38 @@ def test_failing_call_with_in_place_updates_changes_nothing():
     np.testing.assert_array_equal(V.get_value(), np.ones(3))
     f(1)
     np.testing.assert_array_equal(W.get_value(), np.arange(4.0) * 2)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(7, 5), (6,), (3, 4, 5), (0, 4)])
+def test_sum_squares_into_update(shape, dtype):
+    """An L2 penalty's sum of squares and the in-place SGD update of the same parameter
+    become one node reading it once; costs and new values are unchanged."""
+    from theanine.rewrite.rules.fusion import ElemwiseSumSquares
+
+    E0 = rng.normal(size=shape).astype(dtype)
+    lr = T.scalar("lr", dtype=dtype)
+    fs = []
+    for mode in (None, NO_REWRITES):
+        E = theanine.shared(E0.copy(), "E")
+        cost = 0.01 * T.sqr(E).sum() + T.exp(E).sum()
+        fs.append((function([lr], cost, updates=[(E, E - lr * theanine.grad(cost, E))],
+                            mode=mode), E))
+    (f, E), (ref, E_ref) = fs
+    assert "sum_squares_into_update" in _fired(f)
+    nodes = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, ElemwiseSumSquares)]
+    assert len(nodes) == 1 and nodes[0].op.destroy_map
+    rtol = 1e-5 if dtype == "float32" else 1e-12
+    for _ in range(2):
+        np.testing.assert_allclose(f(np.asarray(0.1, dtype)),
+                                   ref(np.asarray(0.1, dtype)), rtol=rtol)
+        np.testing.assert_allclose(E.get_value(), E_ref.get_value(), rtol=rtol)
+
+
+def test_sum_squares_into_update_stays_away_when_the_update_needs_the_sum():
+    W = theanine.shared(np.arange(6.0).reshape(2, 3), "W")
+    cost = T.sqr(W).sum()
+    f = function([], cost, updates=[(W, W - 0.01 * cost * W)])
+    assert "sum_squares_into_update" not in _fired(f)
+    np.testing.assert_allclose(f(), 55.0)
+    np.testing.assert_allclose(W.get_value(), np.arange(6.0).reshape(2, 3) * (1 - 0.55))

@@ -22,6 +22,7 @@ class ProfileStats:
     def __init__(self, name: str | None = None) -> None:
         self.name = name
         self.calls = 0
+        self.native_calls = 0  # calls run by the native program (timed by its own clock)
         self.call_time = 0.0
         self.compile_times: dict[str, float] = {}
         self.node_time: dict[Any, float] = defaultdict(float)
@@ -54,7 +55,8 @@ class ProfileStats:
         if ct:
             print(f"  compile: {ct.get('total', 0):.4f} s (rewrites {ct.get('rewrite', 0):.4f} s, "
                   f"linking {ct.get('link', 0):.4f} s)", file=out)
-        print(f"  calls: {self.calls}, total time {self.call_time:.6f} s, "
+        native = f" ({self.native_calls} native)" if self.native_calls else ""
+        print(f"  calls: {self.calls}{native}, total time {self.call_time:.6f} s, "
               f"{self.call_time / max(self.calls, 1) * 1e6:.1f} us per call; time in nodes "
               f"{sum(self.node_time.values()):.6f} s", file=out)
         print(f"  peak memory of intermediate results: {self.peak_bytes} bytes",

@@ -21,7 +21,7 @@ from theanine.tensor.linalg import Dot
 from theanine.tensor.math import Argmax
 from theanine.tensor.nnet.basic import LogSoftmax, Softmax, SoftmaxGrad
 from theanine.tensor.shape import MakeVector, Rebroadcast, Reshape, Shape, SpecifyShape
-from theanine.rewrite.rules.fusion import COMPUTE_BOUND, FusedSum
+from theanine.rewrite.rules.fusion import COMPUTE_BOUND, ElemwiseSumSquares, FusedSum
 from theanine.scan.op import Scan
 from theanine.tensor.subtensor import (
     AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, SliceLength, Subtensor,
@@ -786,6 +786,47 @@ def fused_sum(node, ins, outs, ctx):
     cond = f"max({sizes}, 0) >= {LARGE}" if len(ins) > 1 else f"{ins[0]}.size >= {LARGE}"
     return ([f"if {cond}:"] + ["    " + x for c in big for x in c.split("\n")] + ["else:"]
             + ["    " + x for c in small + rest for x in c.split("\n")])
+
+
+_SUM_SQ_ROW = """@numba.njit(cache=True, fastmath={'reassoc'})
+def _sum_sq_row(r):
+    s = 0.0
+    for i in range(r.shape[0]):
+        v = np.float64(r[i])
+        s += v * v
+    return s"""
+
+
+@register(ElemwiseSumSquares)
+def elemwise_sum_squares(node, ins, outs, ctx):
+    """The element-wise loop nest, each innermost row of ``x`` summed (squared) just before
+    the loop over it, while in cache. Only the row sums may be reassociated (``fastmath=
+    {'reassoc'}`` in ``_sum_sq_row``, so they vectorise); the element-wise values are
+    computed exactly as by :func:`elemwise`."""
+    ew = node.op.elemwise_node(node.inputs)
+    out = ew.outputs[0]
+    nd = out.ndim
+    reads = [f"{ins[k]}[{_idx(['0' if b else f'j{d}' for d, b in enumerate(i.type.broadcastable)])}]"
+             for k, i in enumerate(ew.inputs)]
+    body = _scalar_program(ew, reads, out.type.dtype)
+    if body is None:
+        return None
+    ctx.helper("_sum_sq_row", _SUM_SQ_ROW)
+    lines: list[str] = []
+    shape = _broadcast_shape(ew, ins, lines)
+    o, total = outs
+    x = ins[node.op.k]
+    alloc = (f"{o} = {ins[ew.op.inplace_pattern[0][1]]}" if ew.op.inplace_pattern else
+             f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
+    acc = ctx.fresh("acc")
+    row = f"{x}[{', '.join(f'j{d}' for d in range(nd - 1))}]" if nd > 1 else x  # not [j0,]
+    inner = _loops(shape[-1:], body + [
+        f"{o}[{_idx([f'j{d}' for d in range(nd)])}] = {dtype_name(out.type.dtype)}(_r)"],
+        dims=[nd - 1])
+    lines += [alloc, f"{acc} = 0.0"]
+    lines += _loops(shape[:-1], [f"{acc} += _sum_sq_row({row})"] + inner, dims=list(range(nd - 1)))
+    dt = dtype_name(node.outputs[1].type.dtype)
+    return lines + [f"{total} = np.empty((), {dt})", f"{total}[()] = {dt}({acc})"]
 
 
 def python_node(node, ins, outs, ctx):

@@ -33,6 +33,7 @@ from theanine.graph.fg import FunctionGraph
 from theanine.rewrite.rules.fusion import _cores
 
 _LOCK = threading.Lock()
+PROFILE = "_prof"  # a profiled program's per-node nanoseconds (its last argument but one)
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
 # compiling children at once: one core stays free for the functions running meanwhile (a
@@ -97,11 +98,15 @@ def cache_dir() -> str:
 
 
 def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
-                      constants_as_args: bool = True) -> tuple[list[str], list, list[str]]:
+                      constants_as_args: bool = True,
+                      timed: list | None = None) -> tuple[list[str], list, list[str]]:
     """Lines of a njit function computing ``fgraph``'s outputs from its inputs.
 
     Constants become extra arguments (``constants_as_args``) or module globals (for inner
-    programs called from a loop). Returns ``(lines, constants, unsupported ops)``.
+    programs called from a loop). With ``timed`` (a list, filled with the top-level nodes
+    in program order), the function takes one more argument before the BLAS record,
+    ``_prof`` (int64, one entry per node), and adds each node's nanoseconds to its entry.
+    Returns ``(lines, constants, unsupported ops)``.
     """
     from theanine.backend.numba.kernels import BLAS_THREADS, generator_for, python_node
 
@@ -171,12 +176,20 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
             lines.extend(line for c in code for line in c.split("\n"))
         return lines
 
-    body = emit(sched.main)
+    if timed is None:
+        body = emit(sched.main)
+    else:
+        body = ["_pt = np.empty(2, np.int64)", "_t0 = _now(_pt)"]
+        for node in sched.main:
+            body += emit([node])
+            body.append(f"_t1 = _now(_pt); {PROFILE}[{len(timed)}] += _t1 - _t0; _t0 = _t1")
+            timed.append(node)
     for v in fgraph.outputs:
         if v not in names and isinstance(v, Constant):
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
-    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args + [BLAS_THREADS])}):"]
+    last = [BLAS_THREADS] if timed is None else [PROFILE, BLAS_THREADS]
+    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args + last)}):"]
     lines += ["    " + line for line in body]
     lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
     return lines, constants, unsupported
@@ -206,8 +219,10 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
     return [f"{', '.join(outs)} = {name}({', '.join(ins + [BLAS_THREADS])})"]
 
 
-def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], list[str]]:
-    """Generate the program's module source.
+def build_source(fgraph: FunctionGraph, timed: list | None = None
+                 ) -> tuple[str | None, list, list[str], list[str]]:
+    """Generate the program's module source (timing each node into ``_prof`` when given
+    ``timed``: see :func:`generate_function`).
 
     Returns ``(source, constants, unsupported, python_nodes)``: ``python_nodes`` run their
     NumPy implementation from the program (objmode); source is None when some node can
@@ -216,13 +231,16 @@ def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], li
     from theanine.backend.numba.kernels import BLAS_THREADS, Context
 
     ctx = Context()
-    lines, constants, unsupported = generate_function(fgraph, "_program", ctx)
+    lines, constants, unsupported = generate_function(fgraph, "_program", ctx, timed=timed)
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes
     # the entry point: arguments of any layout, the body's arrays C-typed (layout.py);
-    # the last argument is the record of BLAS's thread count (blas_kernels.py)
+    # the last argument is the record of BLAS's thread count (blas_kernels.py), after the
+    # per-node times of a profiled program
     args = [f"a{k}" for k in range(len(fgraph.inputs) + len(constants))]
+    if timed is not None:
+        args.append(PROFILE)
     call = f"_program({', '.join([f'_c({a})' for a in args] + [BLAS_THREADS])})"
     entry = ["@numba.njit(cache=True)", f"def program({', '.join(args + [BLAS_THREADS])}):"]
     if "_blas_kernels" in ctx.helpers:
@@ -231,7 +249,10 @@ def build_source(fgraph: FunctionGraph) -> tuple[str | None, list, list[str], li
     else:
         entry.append(f"    return {call}")
     head = ["import math", "import numba", "import numpy as np",
-            "from theanine.backend.numba.layout import c_contiguous as _c", ""]
+            "from theanine.backend.numba.layout import c_contiguous as _c"]
+    if timed is not None:
+        head.append("from theanine.backend.numba.timing import now_ns as _now")
+    head.append("")
     source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines + [""] + entry) + "\n"
     return source, constants, [], python_nodes
 
@@ -300,29 +321,22 @@ def _signature(values: list) -> tuple:
                  for t in map(numba.typeof, values))
 
 
-class NumbaProgram:
-    def __str__(self) -> str:
-        return "NumbaProgram"
-
-
-class _ProgramNode:
-    """Stands for the whole native program in profiles."""
-
-    op = NumbaProgram()
-
-
 class NumbaRunner:
     """Runs a function natively once its program is compiled, on the VM until then."""
 
     def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: str,
-                 constants: list, profile: Any = None) -> None:
+                 constants: list, profile: Any = None, timed: list | None = None) -> None:
         self.vm = vm
         self.source = source
-        # constants are read-only arrays; the program gets writeable copies (one type each)
+        # constants are read-only arrays; the program gets writeable copies (one type each),
+        # then a profiled program its per-node times (``timed``: the nodes they belong to)
         # and last the program's record of BLAS's thread count (blas_kernels.py)
         self.blas_threads = np.zeros(2, np.int64)
+        self.timed = timed
+        self.node_ns = np.zeros(len(timed) if timed else 0, np.int64)
         self.arg_cells = [storage[v] for v in fgraph.inputs] + \
-            [[np.array(c)] for c in constants] + [[self.blas_threads]]
+            [[np.array(c)] for c in constants] + \
+            ([[self.node_ns]] if timed is not None else []) + [[self.blas_threads]]
         self.out_cells = [storage[v] for v in fgraph.outputs]
         self.native = None
         self.calls = 0
@@ -332,7 +346,6 @@ class NumbaRunner:
         self.error: BaseException | None = None
         self.compile_time = 0.0
         self.profile = profile
-        self._node = _ProgramNode()
         # the settings in force when the function was compiled
         self.hot_calls = config.numba_hot_calls
         self.compile_mode = config.numba_compile
@@ -452,6 +465,16 @@ class NumbaRunner:
             set_blas_threads(int(bt[0]))
             bt[1] = bt[0]
 
+    def _run_profiled(self, native: Any, args: list) -> Any:
+        """Run the program, recording each node's time (from the program's own clock)."""
+        ns = self.node_ns
+        ns[:] = 0
+        res = native(*args)
+        self.profile.native_calls += 1
+        for node, t in zip(self.timed, ns.tolist()):  # static shapes: (None, 200)...
+            self.profile.record_node(node, t * 1e-9, [v.type for v in node.inputs])
+        return res
+
     def _lift_blas_cap(self) -> None:
         if self.blas_cap == "held":
             _BLAS_CAP.release()
@@ -475,9 +498,7 @@ class NumbaRunner:
         args = [c[0] for c in self.arg_cells]
         try:
             if self.profile is not None:
-                t0 = time.perf_counter()
-                res = native(*args)
-                self.profile.record_node(self._node, time.perf_counter() - t0, args)
+                res = self._run_profiled(native, args)
             else:
                 res = native(*args)
         except Exception as exc:  # noqa: BLE001 - the VM raises the error with its context
@@ -496,10 +517,11 @@ class NumbaLinker:
 
     def make_runner(self, fgraph: FunctionGraph, storage: dict, profile: Any = None):
         vm = VM(fgraph, storage, profile)
-        source, constants, unsupported, python_nodes = build_source(fgraph)
+        timed: list | None = [] if profile is not None else None
+        source, constants, unsupported, python_nodes = build_source(fgraph, timed)
         fgraph.native_report = {"linker": "numba", "unsupported": unsupported,
                                 "native": source is not None, "python_nodes": python_nodes}
         if source is None:
             return vm
-        runner = NumbaRunner(fgraph, storage, vm, source, constants, profile)
+        runner = NumbaRunner(fgraph, storage, vm, source, constants, profile, timed)
         return runner

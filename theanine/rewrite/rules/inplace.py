@@ -12,6 +12,7 @@ from theanine.graph.basic import Constant
 from theanine.graph.fg import FunctionGraph
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import log_rewrite, replace_all
+from theanine.rewrite.rules.fusion import sum_squares_into_update
 from theanine.tensor.elemwise import Elemwise
 from theanine.tensor.subtensor import AdvancedIncSubtensor, IncSubtensor
 
@@ -193,3 +194,5 @@ register("inplace", "fast_run", "inplace")(inplace_update)
 register("inplace", "fast_run", "inplace")(inplace_elemwise)
 register("inplace", "fast_run", "inplace")(inplace_blas)
 register("inplace", "fast_run", "inplace")(inplace_subtensor)
+# last: it merges an update made in place above with a reader it had to wait for
+register("inplace", "fast_run", "inplace")(sum_squares_into_update)
