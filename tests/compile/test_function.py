@@ -235,3 +235,30 @@ def test_compile_times_are_recorded():
     x = T.dvector("x")
     f = function([x], x + 1)
     assert set(f.compile_times) == {"rewrite", "link", "total"}
+
+
+def test_vm_runs_small_products_on_one_blas_thread_and_restores_the_count(monkeypatch):
+    from theanine.backend.numba import cblas
+
+    if cblas.numpy_cblas() is None:
+        pytest.skip("NumPy's BLAS is not the OpenBLAS build whose thread count is set")
+    seen = []
+    real_set = cblas.set_blas_threads
+    monkeypatch.setattr(cblas, "set_blas_threads", lambda n: (seen.append(n), real_set(n)))
+    before = cblas.blas_threads()
+    real_set(2)
+    try:
+        a, b = T.dmatrix("a"), T.dmatrix("b")
+        f = function([a, b], T.dot(a, b), mode=theanine.Mode(linker="vm"))
+        x, y = np.random.rand(43, 200), np.random.rand(200, 200)
+        np.testing.assert_allclose(f(x, y), x @ y)
+        assert seen == [1, 2] and cblas.blas_threads() == 2
+        with pytest.raises(ValueError):  # mismatched shapes: the count is restored
+            f(np.random.rand(43, 100), np.random.rand(200, 200))
+        assert cblas.blas_threads() == 2
+        seen.clear()
+        big = np.random.rand(200, 200)
+        f(big, big)  # 8M multiply-adds: BLAS keeps its threads
+        assert seen == []
+    finally:
+        real_set(before)

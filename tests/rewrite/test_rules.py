@@ -97,6 +97,10 @@ CASES = [
         _x()), [rng.normal(size=3)]),
     ("useless_second", lambda: (lambda x: ([x], T.second(T.sum(x), 2.0) * x))(_x()),
      [rng.normal(size=3)]),
+    ("fill_beside_its_model", lambda: (lambda x, s: ([x, s], x * T.second(x, s) * 3.0))(
+        _x(), T.dscalar("s")), [rng.normal(size=3), np.array(1.5)]),
+    ("factor_scaled_self", lambda: (lambda x, s: ([x, s], x - s * (x * 2.0)))(
+        _m(), T.dscalar("s")), [rng.normal(size=(2, 3)), np.array(0.25)]),
     ("add_sparse_increment", lambda: (lambda E, i: ([E, i], E * 2 + T.inc_subtensor(
         T.zeros_like(E)[i], 1.0)))(_m(), T.lvector("i")),
      [rng.normal(size=(4, 3)), np.array([0, 2, 0])]),

@@ -26,7 +26,10 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
-from theanine.backend.numba.cblas import SYMBOL_PREFIX, numpy_cblas
+from theanine.backend.numba.cblas import (
+    OPENBLAS_SERIAL_DOT as _OPENBLAS_SERIAL_DOT, OPENBLAS_SERIAL_GEMM as _OPENBLAS_SERIAL_GEMM,
+    OPENBLAS_SERIAL_GEMV as _OPENBLAS_SERIAL_GEMV, SYMBOL_PREFIX, THREADED_GEMM, numpy_cblas,
+)
 
 _ADDRESSES = numpy_cblas()
 if _ADDRESSES is None:  # pragma: no cover - programs only import this where it is found
@@ -36,10 +39,6 @@ for _name, _address in _ADDRESSES.items():
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _i32, _i64 = types.int32, types.int64
-THREADED_GEMM = 1 << 21  # multiply-adds from which a product runs on every BLAS thread
-# sizes up to which OpenBLAS itself runs one thread (interface/{gemm,gemv,dot}.c): tiny
-# products leave the count alone (setting it twice costs about 0.5 us a call)
-_OPENBLAS_SERIAL_GEMM, _OPENBLAS_SERIAL_GEMV, _OPENBLAS_SERIAL_DOT = 262144, 9216, 10000
 _set_threads = types.ExternalFunction(SYMBOL_PREFIX + "set_num_threads", types.void(_i32))
 _get_threads = types.ExternalFunction(SYMBOL_PREFIX + "get_num_threads", _i32())
 

@@ -21,6 +21,23 @@ THREAD_ROUTINES = ("set_num_threads", "get_num_threads")  # OpenBLAS's thread co
 # names under which native programs link the routines (registered with LLVM at import)
 SYMBOL_PREFIX = "theanine_cblas_"
 
+# OpenBLAS's thread count per product (the rule of blas_kernels.py, also applied by the
+# NumPy VM): matrix-vector and vector products, and matrix products of fewer than
+# THREADED_GEMM multiply-adds or with an inner dimension under 32, run on one thread
+THREADED_GEMM = 1 << 21
+# sizes up to which OpenBLAS itself runs one thread (interface/{gemm,gemv,dot}.c): tiny
+# products leave the count alone (setting it twice costs about 0.5 us a call)
+OPENBLAS_SERIAL_GEMM, OPENBLAS_SERIAL_GEMV, OPENBLAS_SERIAL_DOT = 262144, 9216, 10000
+
+
+def wants_one_thread(m: int, n: int, k: int) -> bool:
+    """Whether an ``m x k`` by ``k x n`` product (``n == 1``: a matrix-vector product,
+    ``m == n == 1``: a dot) should run on one BLAS thread where OpenBLAS would use more."""
+    if n == 1:
+        return k > OPENBLAS_SERIAL_DOT if m == 1 else m * k >= OPENBLAS_SERIAL_GEMV
+    mnk = m * n * k
+    return mnk > OPENBLAS_SERIAL_GEMM and (mnk < THREADED_GEMM or k < 32)
+
 
 @cache
 def _library() -> ctypes.CDLL | None:
@@ -50,3 +67,9 @@ def set_blas_threads(n: int) -> None:
     """Set the thread count of NumPy's OpenBLAS (where :func:`numpy_cblas` finds it)."""
     if numpy_cblas() is not None:
         _library().scipy_openblas_set_num_threads64_(ctypes.c_int(int(n)))
+
+
+def blas_threads() -> int | None:
+    """The thread count of NumPy's OpenBLAS, or None where :func:`numpy_cblas` finds none."""
+    return _library().scipy_openblas_get_num_threads64_() if numpy_cblas() is not None \
+        else None

@@ -261,6 +261,60 @@ def useless_second(fgraph, node):
     return [m.cast(b, out.type.dtype)]
 
 
+@register("canonicalize", *TAGS)
+@node_rewriter(["add", "mul"])
+def fill_beside_its_model(fgraph, node):
+    """``x * second(x, b) -> x * b`` (same for sums): the fill adds no dimension that
+    ``x``, another input of the same node, does not already give (a gradient's ``fill(x,
+    g) * 2 * x``)."""
+    out = node.outputs[0]
+    inputs = list(node.inputs)
+    changed = False
+    for k, i in enumerate(inputs):
+        n = i.owner
+        if n is not None and isinstance(n.op, Elemwise) and n.op.scalar_op.name == "second" \
+                and any(j is n.inputs[0] for j in inputs[:k] + inputs[k + 1:]) \
+                and n.inputs[1].ndim == i.ndim:
+            inputs[k] = n.inputs[1]
+            changed = True
+    if not changed:
+        return None
+    new = node.op(*inputs)
+    return [new] if _same_type(new, out) else None
+
+
+def _scalar_like(v) -> bool:
+    return all(v.type.broadcastable)
+
+
+@register("canonicalize", *TAGS)
+@node_rewriter(["sub"])
+def factor_scaled_self(fgraph, node):
+    """``x - x * s -> x * (1 - s)`` for factors ``s`` of one element each (an SGD step on
+    an L2 penalty, ``W - lr * (2 * c * W)``): one product per element, not three."""
+    x, b = node.inputs
+    out = node.outputs[0]
+    if _scalar_like(x):
+        return None
+    factors, stack = [], [b]
+    while stack:  # the factors of b, through nested products
+        v = stack.pop()
+        n = v.owner
+        if n is not None and isinstance(n.op, Elemwise) and n.op.scalar_op.name == "mul" \
+                and not n.op.inplace_pattern:
+            stack.extend(n.inputs)
+        else:
+            factors.append(v)
+    if x not in factors or len(factors) == 1:
+        return None
+    factors.remove(x)
+    if not all(_scalar_like(f) for f in factors):
+        return None
+    scale = factors[0] if len(factors) == 1 else m.mul(*factors)
+    new = m.mul(x, m.sub(constant(1, dtype=scale.type.dtype), scale))
+    return [new] if _same_type(new, out) else None
+
+
 def _creation_order(v) -> int:
     return int(v.auto_name.rsplit("_", 1)[1])
 
@@ -289,3 +343,8 @@ def ifelse_constant_condition(fgraph, node):
     if any(v.type != o.type for v, o in zip(chosen, node.outputs)):
         return None  # a branch with a more precise static shape: keep the node
     return list(chosen)
+
+
+# the SGD step on an L2 penalty takes this form only once specialize has split the sparse
+# increment off the dense gradient
+register("specialize", *TAGS)(factor_scaled_self)

@@ -153,6 +153,12 @@ class Composite(ScalarOp):
         dtypes: list[np.dtype] = []
         lines = [f"def kernel_blocks({', '.join(names + ['out', 'bufs'])}):",
                  "    n = out.shape[0]"]
+        # steps of one element (inputs broadcastable along every axis, and steps of those
+        # only) are computed once as 0-d values, not broadcast into a block buffer
+        single: list[bool] = []
+        for op, refs, _ in self.steps:
+            single.append(self.in_broadcastable is not None and all(
+                all(self.in_broadcastable[r]) if r >= 0 else single[-r - 1] for r in refs))
         for k, ((_, refs, dtype), (expr, out_call)) in enumerate(zip(self.steps, calls)):
             for r in set(refs):
                 if r < 0 and last_read[-r - 1] == k and -r - 1 in held:
@@ -161,7 +167,7 @@ class Composite(ScalarOp):
             if k == last:
                 lines.append(f"    return {out_call.format('out')}" if out_call else
                              f"    out[...] = {expr}\n    return out")
-            elif out_call is None:
+            elif out_call is None or single[k]:
                 lines.append(f"    t{k} = {expr}")
             else:
                 dtype = np.dtype(dtype)
