@@ -101,6 +101,8 @@ CASES = [
         _x(), T.dscalar("s")), [rng.normal(size=3), np.array(1.5)]),
     ("factor_scaled_self", lambda: (lambda x, s: ([x, s], x - s * (x * 2.0)))(
         _m(), T.dscalar("s")), [rng.normal(size=(2, 3)), np.array(0.25)]),
+    ("factor_scaled_self", lambda: (lambda x, s: ([x, s], x - s * (x * 2.0)))(  # s: float32
+        _m(), T.fscalar("s")), [rng.normal(size=(2, 3)), np.float32(1e-5)]),
     ("add_sparse_increment", lambda: (lambda E, i: ([E, i], E * 2 + T.inc_subtensor(
         T.zeros_like(E)[i], 1.0)))(_m(), T.lvector("i")),
      [rng.normal(size=(4, 3)), np.array([0, 2, 0])]),

@@ -310,8 +310,10 @@ def factor_scaled_self(fgraph, node):
     factors.remove(x)
     if not all(_scalar_like(f) for f in factors):
         return None
+    dt = out.type.dtype  # the scale in the result's precision (lr may be float32)
+    factors = [m.cast(f, dt) for f in factors]
     scale = factors[0] if len(factors) == 1 else m.mul(*factors)
-    new = m.mul(x, m.sub(constant(1, dtype=scale.type.dtype), scale))
+    new = m.mul(x, m.sub(constant(1, dtype=dt), scale))
     return [new] if _same_type(new, out) else None
 
 
