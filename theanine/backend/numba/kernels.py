@@ -141,10 +141,11 @@ def _broadcast_shape(node, ins: list[str], lines: list[str]) -> list[str]:
     return shape
 
 
-@register(Elemwise)
-def elemwise(node, ins, outs, ctx):
+def _elemwise_parts(node, ins, o: str) -> tuple | None:
+    """The pieces of an element-wise loop nest writing into ``o``: ``(checks, shape,
+    allocation, element body)``; the body reads the inputs at ``j0, j1...`` and stores the
+    element. None when a scalar op has no native expression."""
     out = node.outputs[0]
-    nd = out.ndim
     reads = []
     for k, i in enumerate(node.inputs):
         idx = ["0" if b else f"j{d}" for d, b in enumerate(i.type.broadcastable)]
@@ -152,13 +153,24 @@ def elemwise(node, ins, outs, ctx):
     body = _scalar_program(node, reads, out.type.dtype)
     if body is None:
         return None
-    lines: list[str] = []
-    shape = _broadcast_shape(node, ins, lines)
-    o = outs[0]
+    checks: list[str] = []
+    shape = _broadcast_shape(node, ins, checks)
     alloc = (f"{o} = {ins[node.op.inplace_pattern[0][1]]}" if node.op.inplace_pattern else
              f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
-    oidx = _idx([f"j{d}" for d in range(nd)])
-    loops = [alloc] + _loops(shape, body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"])
+    oidx = _idx([f"j{d}" for d in range(out.ndim)])
+    return checks, shape, alloc, body + [f"{o}[{oidx}] = {dtype_name(out.type.dtype)}(_r)"]
+
+
+@register(Elemwise)
+def elemwise(node, ins, outs, ctx):
+    out = node.outputs[0]
+    nd = out.ndim
+    o = outs[0]
+    parts = _elemwise_parts(node, ins, o)
+    if parts is None:
+        return None
+    lines, shape, alloc, body = parts
+    loops = [alloc] + _loops(shape, body)
     if nd == 0 or out.type.dtype == "float16" or not _compute_bound(node.op.scalar_op):
         return lines + loops  # memory-bound: one compiled pass, at every size
     # large arrays of transcendental math: NumPy's SIMD kernels, block by block (the
@@ -804,25 +816,17 @@ def elemwise_sum_squares(node, ins, outs, ctx):
     {'reassoc'}`` in ``_sum_sq_row``, so they vectorise); the element-wise values are
     computed exactly as by :func:`elemwise`."""
     ew = node.op.elemwise_node(node.inputs)
-    out = ew.outputs[0]
-    nd = out.ndim
-    reads = [f"{ins[k]}[{_idx(['0' if b else f'j{d}' for d, b in enumerate(i.type.broadcastable)])}]"
-             for k, i in enumerate(ew.inputs)]
-    body = _scalar_program(ew, reads, out.type.dtype)
-    if body is None:
-        return None
-    ctx.helper("_sum_sq_row", _SUM_SQ_ROW)
-    lines: list[str] = []
-    shape = _broadcast_shape(ew, ins, lines)
+    nd = ew.outputs[0].ndim
     o, total = outs
+    parts = _elemwise_parts(ew, ins, o)
+    if parts is None:
+        return None
+    lines, shape, alloc, body = parts
+    ctx.helper("_sum_sq_row", _SUM_SQ_ROW)
     x = ins[node.op.k]
-    alloc = (f"{o} = {ins[ew.op.inplace_pattern[0][1]]}" if ew.op.inplace_pattern else
-             f"{o} = np.empty({_shape_tuple(shape)}, {dtype_name(out.type.dtype)})")
     acc = ctx.fresh("acc")
     row = f"{x}[{', '.join(f'j{d}' for d in range(nd - 1))}]" if nd > 1 else x  # not [j0,]
-    inner = _loops(shape[-1:], body + [
-        f"{o}[{_idx([f'j{d}' for d in range(nd)])}] = {dtype_name(out.type.dtype)}(_r)"],
-        dims=[nd - 1])
+    inner = _loops(shape[-1:], body, dims=[nd - 1])
     lines += [alloc, f"{acc} = 0.0"]
     lines += _loops(shape[:-1], [f"{acc} += _sum_sq_row({row})"] + inner, dims=list(range(nd - 1)))
     dt = dtype_name(node.outputs[1].type.dtype)

@@ -535,7 +535,7 @@ class ElemwiseSumSquares(Op):
     def perform(self, node, inputs, out):
         x = inputs[self.k]
         flat = x.reshape(-1)
-        total = np.dot(flat, flat) if x.dtype.kind == "f" else np.sum(flat * flat)
+        total = np.dot(flat, flat)
         ew = node.__dict__.get("_elemwise")
         if ew is None:
             ew = node.__dict__["_elemwise"] = self.elemwise_node(node.inputs)
