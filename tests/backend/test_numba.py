@@ -149,6 +149,46 @@ def test_indexing():
     _compare([x, i, ids], outs, [rng.normal(size=(4, 5)), 2, np.array([0, 3, 0])])
 
 
+def test_assignments_broadcast_overlap_and_join():
+    """The generated copy loops (kernels.assign): broadcast values, set and inc, joins with
+    a cast, and an in-place update whose value overlaps its destination."""
+    x = T.dmatrix("x")
+    ids = T.lvector("ids")
+    r = T.dvector("r")
+    outs = [T.set_subtensor(x[1:3], r), T.inc_subtensor(x[:, 1:], x[:, :-1]),
+            T.set_subtensor(x[ids], x[:1]), T.inc_subtensor(x[ids], x[ids]),
+            T.join(0, x, x[:1]), T.join(1, x, T.cast(x, "float32")), T.join(0, r, r[::-1])]
+    v = rng.normal(size=(4, 5))
+    _compare([x, ids, r], outs, [v, np.array([0, 3, 0]), rng.normal(size=5)])
+    with pytest.raises(ValueError):
+        _native([x, r], T.set_subtensor(x[1:3], r))(v, rng.normal(size=4))
+
+
+@pytest.mark.parametrize("op", ["=", "+="])
+def test_generated_assignment_reads_an_overlapping_value_first(op, tmp_path):
+    """kernels.assign's loop copies an overlapping source first, as NumPy's ``d[...] = s``."""
+    from theanine.backend.numba.kernels import Context, assign
+    from theanine.backend.numba.linker import load_program
+
+    ctx = Context()
+    line = assign("d", "s", 2, 2, ctx, op=op)
+    source = "\n".join(["import numba", "import numpy as np", *ctx.helpers.values(),
+                        "@numba.njit", "def run(d, s):", f"    {line}", ""])
+    run = load_program(source, str(tmp_path)).run
+    a = rng.normal(size=(5, 4))
+    for d, s in [(slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))]:
+        got, want = a.copy(), a.copy()
+        run(got[d], got[s])
+        if op == "=":
+            want[d] = want[s]
+        else:
+            want[d] += want[s]
+        np.testing.assert_array_equal(got, want)
+    got = a.copy()
+    run(got, got[:1])  # broadcast along the first axis (and overlapping)
+    np.testing.assert_array_equal(got, a[[0] * 5] if op == "=" else a + a[:1])
+
+
 def test_softmax_crossentropy_and_argmax():
     x = T.dmatrix("x")
     y = T.lvector("y")

@@ -183,7 +183,7 @@ def elemwise(node, ins, outs, ctx):
     # objmode in a function of its own (inside a branch of a big function it can
     # trip LLVM's dominance checks)
     ctx.helper(f"_numpy_{key}", "\n".join([
-        "@numba.njit(cache=True)",
+        INTERNAL,
         f"def _numpy_{key}({', '.join(params)}):",
         f"    with numba.objmode(out='{ann}'):",
         f"        out = _py_call('{key}', {', '.join(params)})",
@@ -274,6 +274,58 @@ def _blas_ready(names: list[str], node_inputs, dt) -> list[str]:
 
 
 BLAS_THREADS = "_bt"  # every generated function's last parameter (blas_kernels.py)
+# the decorator of every generated function but the entry point: called only from native
+# code, it needs neither a CPython nor a C wrapper (Numba builds both for each function
+# otherwise: 3.7 s of W4's 27 s compile)
+INTERNAL = "@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)"
+
+
+_EXTENT = f"""{INTERNAL}
+def _extent(a):
+    lo = a.ctypes.data
+    hi = lo + a.itemsize
+    for k in range(a.ndim):
+        step = (a.shape[k] - 1) * a.strides[k]
+        if step < 0:
+            lo += step
+        else:
+            hi += step
+    return lo, hi"""
+
+
+def assign(dst: str, src: str, dst_ndim: int, src_ndim: int, ctx, fresh: bool = False,
+           op: str = "=") -> str:
+    """The line ``dst[...] = src`` (``op``: or ``+=``) for an array ``src`` broadcast to
+    ``dst``, as a call of a generated loop nest. Numba's own array assignment compiles a formatted shape message
+    (string conversion, join: about 1 s of compile per pair of ranks); on a mismatch the
+    VM's re-run names the node, so the native message can be constant. ``fresh``: ``dst``
+    is a new array, which cannot overlap ``src``."""
+    if src_ndim > dst_ndim:  # NumPy drops leading 1s: rare, left to Numba
+        return f"{dst}[...] {op} {src}"
+    if dst_ndim == 0:
+        return f"{dst}[()] {op} {src}[()]"
+    kind = "inc" if op == "+=" else "copy" if fresh else "assign"
+    name = f"_{kind}_{dst_ndim}_{src_ndim}"
+    off = dst_ndim - src_ndim
+    lines = [INTERNAL, f"def {name}(d, s):"]
+    for k in range(src_ndim):
+        lines += [f"    if s.shape[{k}] != 1 and s.shape[{k}] != d.shape[{k + off}]:",
+                  "        raise ValueError('could not broadcast a value to the shape of its "
+                  "destination')"]
+    if not fresh:
+        ctx.helper("_extent", _EXTENT)
+        lines += ["    if d.size and s.size:", "        dl, dh = _extent(d)",
+                  "        sl, sh = _extent(s)",
+                  "        if dl < sh and sl < dh:  # overlapping: read a copy, as NumPy does",
+                  "            s = s.copy()"]
+    lines += [f"    b{k} = 0 if s.shape[{k}] == 1 else 1" for k in range(src_ndim)]
+    for d in range(dst_ndim):
+        lines.append("    " * (d + 1) + f"for i{d} in range(d.shape[{d}]):")
+    didx = ", ".join(f"i{d}" for d in range(dst_ndim))
+    sidx = ", ".join(f"i{k + off} * b{k}" for k in range(src_ndim)) or "()"
+    lines.append("    " * (dst_ndim + 1) + f"d[{didx}] {op} s[{sidx}]")
+    ctx.helper(name, "\n".join(lines))
+    return f"{name}({dst}, {src})"
 
 
 def _cblas(ctx) -> bool:
@@ -345,7 +397,8 @@ def gemm(node, ins, outs, ctx):
         target = [f"{o} = {z}"]
     else:  # a new output, which beta = 0 leaves unread
         target = [f"{o} = np.empty({z}.shape, {dtype_name(dt)})",
-                  f"if {beta}[()] != 0:", f"    {o}[...] = {z}"]
+                  f"if {beta}[()] != 0:",
+                  "    " + assign(o, z, node.inputs[0].ndim, node.inputs[0].ndim, ctx)]
     return target + [f"{into}({o}, {alpha}[()], {a}, {b}, {beta}[()], {BLAS_THREADS})"]
 
 
@@ -433,7 +486,27 @@ def shape_assertion(node, ins, outs, ctx):
 
 @register(Join)
 def join(node, ins, outs, ctx):
-    return [f"{outs[0]} = np.concatenate(({', '.join(ins)},), axis={node.op.axis})"]
+    """Each input copied into its slab of the output (Numba's ``np.concatenate`` compiles
+    the formatted shape messages of its slice assignments)."""
+    out = node.outputs[0]
+    nd = out.ndim
+    axis = node.op.axis % nd
+    first, o = ins[0], outs[0]
+    lines = []
+    for x in ins[1:]:
+        for d in range(nd):
+            if d != axis:
+                lines += [f"if {x}.shape[{d}] != {first}.shape[{d}]:",
+                          "    raise ValueError('join: the inputs differ in a dimension other "
+                          "than the axis')"]
+    dims = [" + ".join(f"{x}.shape[{axis}]" for x in ins) if d == axis else f"{first}.shape[{d}]"
+            for d in range(nd)]
+    off = ctx.fresh("off")
+    lines += [f"{o} = np.empty({_shape_tuple(dims)}, {dtype_name(out.type.dtype)})", f"{off} = 0"]
+    for x in ins:
+        slab = ", ".join([":"] * axis + [f"{off}:{off} + {x}.shape[{axis}]"])
+        lines += [assign(f"{o}[{slab}]", x, nd, nd, ctx, fresh=True), f"{off} += {x}.shape[{axis}]"]
+    return lines
 
 
 @register(Alloc)
@@ -493,10 +566,10 @@ def inc_subtensor(node, ins, outs, ctx):
         return lines + [f"{o}[{index}] {op} {y}[{_idx(['0'] * node.inputs[1].ndim)}]"]
     t = ctx.fresh("v")
     lines.append(f"{t} = {o}[{index}]")
-    if node.op.set_instead_of_inc:
-        lines.append(f"{t}[...] = {yv}")
+    if node.inputs[1].ndim == 0:  # (Numba reads no ``t[...]``: ``t += v``, not ``t[...] +=``)
+        lines.append(f"{t}[...] = {yv}" if op == "=" else f"{t} += {yv}")
     else:
-        lines.append(f"{t} += {yv}")
+        lines.append(assign(t, y, view_ndim, node.inputs[1].ndim, ctx, op=op))
     return lines
 
 
@@ -526,7 +599,9 @@ def advanced_subtensor(node, ins, outs, ctx):
     lines.append(f"{o} = np.empty({_shape_tuple([f'{n}.shape[0]'] + rest)}, "
                  f"{dtype_name(out.type.dtype)})")
     body, sel = _read_indices(x, arrs)
-    body.append(f"{o}[j0] = {x}[{sel}]")
+    row = node.inputs[0].ndim - k
+    body.append(f"{o}[j0] = {x}[{sel}]" if row == 0
+                else assign(f"{o}[j0]", f"{x}[{sel}]", row, row, ctx, fresh=True))
     return lines + _loops([f"{n}.shape[0]"], body)
 
 
@@ -558,15 +633,22 @@ def advanced_inc_subtensor(node, ins, outs, ctx):
     lines.append(f"{o} = {x}" if node.op.inplace else f"{o} = {x}.copy()")
     body, sel = _read_indices(x, arrs)
     if yvar.ndim == sel_ndim:  # one value (row) per index, or one broadcast row
-        val = f"{y}[{'0' if yvar.type.broadcastable[0] else 'j0'}]"
+        val, val_ndim = f"{y}[{'0' if yvar.type.broadcastable[0] else 'j0 * _b'}]", yvar.ndim - 1
+        if not yvar.type.broadcastable[0]:  # a length known only at run time: 1 broadcasts
+            lines += [f"if {y}.shape[0] != 1 and {y}.shape[0] != {n}.shape[0]:",
+                      "    raise ValueError('the values do not match the number of indices')",
+                      f"_b = 0 if {y}.shape[0] == 1 else 1"]
     else:
-        val = f"{y}[()]" if yvar.ndim == 0 else y
+        val, val_ndim = (f"{y}[()]", 0) if yvar.ndim == 0 else (y, yvar.ndim)
     opr = "=" if node.op.set_instead_of_inc else "+="
     if sel_ndim == 1:
         body.append(f"{o}[{sel}] {opr} {val}")
     else:
         body.append(f"_v = {o}[{sel}]")
-        body.append(f"_v[...] {opr} {val}" if opr == "=" else f"_v += {val}")
+        if val_ndim:
+            body.append(assign("_v", val, sel_ndim - 1, val_ndim, ctx, op=opr))
+        else:
+            body.append("_v[...] = " + val if opr == "=" else "_v += " + val)
     return lines + _loops([f"{n}.shape[0]"], body)
 
 
@@ -577,8 +659,8 @@ def _last_axis(node) -> bool:
     return x.ndim in (1, 2) and node.op.axis in (-1, x.ndim - 1)
 
 
-_SOFTMAX = '''
-@numba.njit(cache=True)
+_SOFTMAX = f'''
+{INTERNAL}
 def _softmax_rows(x, out, log):
     for i in range(x.shape[0]):
         m = -np.inf
@@ -598,7 +680,7 @@ def _softmax_rows(x, out, log):
     return out
 
 
-@numba.njit(cache=True)
+{INTERNAL}
 def _softmax_grad_rows(dy, sm, out):
     for i in range(dy.shape[0]):
         s = 0.0
@@ -660,8 +742,8 @@ def arange(node, ins, outs, ctx):
             f"{outs[0]} = np.arange({start}, {stop}, {step}).astype({dt})"]
 
 
-_SLICE_LENGTH = '''
-@numba.njit(cache=True)
+_SLICE_LENGTH = f'''
+{INTERNAL}
 def _slice_length(n, start, stop, step):
     none = -(2 ** 62)
     if step == none:
@@ -729,7 +811,8 @@ def scan(node, ins, outs, ctx):
                   f"if {init}.shape[0] < {lb}:",
                   "    raise ValueError('scan: not enough initial values for the taps')",
                   f"{b} = np.empty(({size},) + {init}.shape[1:], {dt})",
-                  f"{b}[:{lb}] = {init}[{init}.shape[0] - {lb}:]"]
+                  assign(f"{b}[:{lb}]", f"{init}[{init}.shape[0] - {lb}:]",
+                         node.inputs[1 + S + j].ndim, node.inputs[1 + S + j].ndim, ctx)]
         bufs.append(b)
         sizes.append(size)
     nits = []
@@ -758,14 +841,15 @@ def scan(node, ins, outs, ctx):
     r = ctx.fresh("r")
     body.append(f"{r} = {inner}({', '.join(call_args + [BLAS_THREADS])})")
     for j in range(R):
-        val = f"{r}[{j}][()]" if op.inner_outputs[j].ndim == 0 else f"{r}[{j}]"
-        body.append(f"{bufs[j]}[({info.lookback[j]} + t) % {sizes[j]}] = {val}")
+        slot, nd = f"{bufs[j]}[({info.lookback[j]} + t) % {sizes[j]}]", op.inner_outputs[j].ndim
+        body.append(f"{slot} = {r}[{j}][()]" if nd == 0 else assign(slot, f"{r}[{j}]", nd, nd, ctx))
     for k in range(K):
         inner_out = op.inner_outputs[R + k]
         dt = dtype_name(node.outputs[R + k].type.dtype)
         body += [f"if t == 0:", f"    {nits[k]} = np.empty(({n},) + {r}[{R + k}].shape, {dt})"]
-        val = f"{r}[{R + k}][()]" if inner_out.ndim == 0 else f"{r}[{R + k}]"
-        body.append(f"{nits[k]}[t] = {val}")
+        nd = inner_out.ndim
+        body.append(f"{nits[k]}[t] = {r}[{R + k}][()]" if nd == 0
+                    else assign(f"{nits[k]}[t]", f"{r}[{R + k}]", nd, nd, ctx))
     if info.until:
         body += [f"if {r}[{R + K}][()]:", f"    {done} = t + 1", "    break"]
     lines += ["for t in range(" + n + "):"] + ["    " + b for b in body]
@@ -800,7 +884,7 @@ def fused_sum(node, ins, outs, ctx):
             + ["    " + x for c in small + rest for x in c.split("\n")])
 
 
-_SUM_SQ_ROW = """@numba.njit(cache=True, fastmath={'reassoc'})
+_SUM_SQ_ROW = f"""{INTERNAL[:-1]}, fastmath={{'reassoc'}})
 def _sum_sq_row(r):
     s = 0.0
     for i in range(r.shape[0]):
@@ -852,7 +936,7 @@ def python_node(node, ins, outs, ctx):
     params = [f"p{k}" for k in range(len(ins))]
     rets = [f"r{k}" for k in range(len(outs))]
     ctx.helper(f"_perform_{key}", "\n".join([
-        "@numba.njit(cache=True)",
+        INTERNAL,
         f"def _perform_{key}({', '.join(params)}):",
         f"    with numba.objmode({', '.join(anns)}):",
         f"        {', '.join(rets)}{',' if len(rets) == 1 else ''} = _py_call('{key}', "

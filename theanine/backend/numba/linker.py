@@ -98,17 +98,19 @@ def cache_dir() -> str:
 
 
 def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
-                      constants_as_args: bool = True,
-                      timed: list | None = None) -> tuple[list[str], list, list[str]]:
+                      constants_as_args: bool = True, timed: list | None = None,
+                      entry: bool = False) -> tuple[list[str], list, list[str]]:
     """Lines of a njit function computing ``fgraph``'s outputs from its inputs.
 
     Constants become extra arguments (``constants_as_args``) or module globals (for inner
     programs called from a loop). With ``timed`` (a list, filled with the top-level nodes
     in program order), the function takes one more argument before the BLAS record,
     ``_prof`` (int64, one entry per node), and adds each node's nanoseconds to its entry.
-    Returns ``(lines, constants, unsupported ops)``.
+    ``entry``: the program's entry point, called from Python with arrays of any layout,
+    which its body sees C-typed (layout.py), and which sets BLAS's thread count
+    (blas_kernels.py). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import BLAS_THREADS, generator_for, python_node
+    from theanine.backend.numba.kernels import BLAS_THREADS, INTERNAL, generator_for, python_node
 
     names: dict = {}
     args = []
@@ -189,10 +191,19 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
     last = [BLAS_THREADS] if timed is None else [PROFILE, BLAS_THREADS]
-    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join(args + last)}):"]
-    lines += ["    " + line for line in body]
-    lines.append(f"    return ({', '.join(rets)}{',' if len(rets) == 1 else ''})")
-    return lines, constants, unsupported
+    ret = f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"
+    if not entry:
+        lines = [INTERNAL, f"def {name}({', '.join(args + last)}):"]
+        return lines + ["    " + line for line in body] + ["    " + ret], constants, unsupported
+    # one function, not an entry calling the body: Numba links and optimises a callee
+    # again in each caller (W4: 3.7 s of a 22 s compile)
+    head = [f"{a} = _c(_{a})" for a in args]
+    if "_blas_kernels" in ctx.helpers:
+        head.append(f"_blas_enter({BLAS_THREADS})")
+        body.append(f"_blas_exit({BLAS_THREADS})")
+    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join([f'_{a}' for a in args] + last)}):"]
+    return (lines + ["    " + line for line in head + body] + ["    " + ret], constants,
+            unsupported)
 
 
 def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[str] | None:
@@ -200,7 +211,7 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
     a hash of its source: identical kernels (the layers of a deep network, a scan step
     and its recomputation in the gradient) are compiled once per program, and Numba
     types each small function instead of one program-sized body. None: keep it inline."""
-    from theanine.backend.numba.kernels import BLAS_THREADS
+    from theanine.backend.numba.kernels import BLAS_THREADS, INTERNAL
 
     params = [f"p{k}" for k in range(len(ins))]
     rets = [f"r{k}" for k in range(len(outs))]
@@ -214,7 +225,7 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
     source = "\n".join(["    " + line for line in body] + [f"    return {ret}"])
     name = f"_kernel_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
     ctx.helper(name, "\n".join([
-        "@numba.njit(cache=True)",
+        INTERNAL,
         f"def {name}({', '.join(params + [BLAS_THREADS])}):", source]))
     return [f"{', '.join(outs)} = {name}({', '.join(ins + [BLAS_THREADS])})"]
 
@@ -231,29 +242,17 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None
     from theanine.backend.numba.kernels import BLAS_THREADS, Context
 
     ctx = Context()
-    lines, constants, unsupported = generate_function(fgraph, "_program", ctx, timed=timed)
+    lines, constants, unsupported = generate_function(fgraph, "program", ctx, timed=timed,
+                                                      entry=True)
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes
-    # the entry point: arguments of any layout, the body's arrays C-typed (layout.py);
-    # the last argument is the record of BLAS's thread count (blas_kernels.py), after the
-    # per-node times of a profiled program
-    args = [f"a{k}" for k in range(len(fgraph.inputs) + len(constants))]
-    if timed is not None:
-        args.append(PROFILE)
-    call = f"_program({', '.join([f'_c({a})' for a in args] + [BLAS_THREADS])})"
-    entry = ["@numba.njit(cache=True)", f"def program({', '.join(args + [BLAS_THREADS])}):"]
-    if "_blas_kernels" in ctx.helpers:
-        entry += [f"    _blas_enter({BLAS_THREADS})", f"    res = {call}",
-                  f"    _blas_exit({BLAS_THREADS})", "    return res"]
-    else:
-        entry.append(f"    return {call}")
     head = ["import math", "import numba", "import numpy as np",
             "from theanine.backend.numba.layout import c_contiguous as _c"]
     if timed is not None:
         head.append("from theanine.backend.numba.timing import now_ns as _now")
     head.append("")
-    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines + [""] + entry) + "\n"
+    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
     return source, constants, [], python_nodes
 
 
