@@ -105,6 +105,14 @@ def setup(fw: Framework, quick: bool, warm_cache: bool, full: bool = False) -> S
     import numpy
 
     ctx.versions["numpy"] = numpy.__version__
+    try:  # the BLAS kernels in use: OPENBLAS_CORETYPE can select slower ones (see run.py)
+        from threadpoolctl import threadpool_info
+
+        blas = sorted({f"{i['internal_api']} {i['version']} {i.get('architecture')}"
+                       for i in threadpool_info() if i["user_api"] == "blas"})
+        ctx.versions[f"BLAS ({fw.python})"] = "; ".join(blas)
+    except ImportError:
+        pass
     return ctx
 
 

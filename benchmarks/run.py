@@ -376,6 +376,10 @@ def main(argv=None) -> int:
         f"- load average (1/5/15 min): {load_before} before, {loadavg()} after",
         f"- python: theanine `{args.theanine_python}`, peers `{args.peers_python}`",
         "- versions: " + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())),
+        "- OpenBLAS settings passed to every cell: " + ", ".join(
+            f"{k}={os.environ.get(k, 'unset')}" for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+        + " (a CORETYPE forces those kernels: run with both unset to get the ones a current"
+        " OpenBLAS picks for this processor)",
         f"- command: `python benchmarks/run.py {' '.join(argv if argv is not None else sys.argv[1:])}`",
         "- method: one fresh process per cell, cold on-disk compile caches"
         + (" (warm rows: the same process run again with its caches kept)" if args.warm else "")
