@@ -26,6 +26,7 @@ from numba import njit, types
 from numba.core.errors import TypingError
 from numba.extending import overload
 
+from theanine.backend.numba.layout import any_layout as _any
 from theanine.backend.numba.cblas import (
     OPENBLAS_SERIAL_DOT as _OPENBLAS_SERIAL_DOT, OPENBLAS_SERIAL_GEMM as _OPENBLAS_SERIAL_GEMM,
     OPENBLAS_SERIAL_GEMV as _OPENBLAS_SERIAL_GEMV, SYMBOL_PREFIX, THREADED_GEMM, numpy_cblas,
@@ -178,18 +179,25 @@ def _gemm_rows(c, ldc, alpha, a, b, beta):
 
 
 @njit(cache=True)
-def gemm_into(c, alpha, a, b, beta, bt):
-    """``c[...] = alpha * (a @ b) + beta * c`` for matrices; returns ``c``. With ``beta``
-    0, ``c`` is only written."""
+def _copy_rows(dst, src):
+    """``dst[...] = src`` for matrices of one shape (Numba's own assignment compiles a
+    formatted error message)."""
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[i, j]
+
+
+@njit(cache=True)
+def _gemm_into(c, alpha, a, b, beta, bt):
     m, k = a.shape
     n = b.shape[1]
     if b.shape[0] != k or c.shape[0] != m or c.shape[1] != n:
         raise ValueError("gemm: the shapes of the output and the two matrices do not match")
     if m == 0 or n == 0:
-        return c
+        return
     if k == 0:
         _scale(c, beta)
-        return c
+        return
     if m * n * k > _OPENBLAS_SERIAL_GEMM:  # (below, OpenBLAS uses one thread anyway)
         _use_threads(bt, 1 if m * n * k < THREADED_GEMM or k < 32 else bt[0])
     tc, ldc = _matrix_layout(c)
@@ -198,8 +206,16 @@ def gemm_into(c, alpha, a, b, beta, bt):
     else:  # the output must be row-major: compute into a copy (no recursion: Numba's
         # cache cannot load recursive functions)
         tmp = np.ascontiguousarray(c)
-        _gemm_rows(tmp, max(n, 1), alpha, a, b, beta)
-        c[...] = tmp
+        _gemm_rows(_any(tmp), max(n, 1), alpha, a, b, beta)
+        _copy_rows(c, tmp)
+
+
+@njit(cache=True, inline="always")
+def gemm_into(c, alpha, a, b, beta, bt):
+    """``c[...] = alpha * (a @ b) + beta * c`` for matrices; returns ``c``. With ``beta``
+    0, ``c`` is only written. (The work is done by one function for arrays of any layout
+    and float64 scalars: compiled once per dtype, not per combination of layouts.)"""
+    _gemm_into(_any(c), np.float64(alpha), _any(a), _any(b), np.float64(beta), bt)
     return c
 
 
@@ -215,16 +231,15 @@ def _gemv_rows(y, incy, alpha, a, x, beta):
 
 
 @njit(cache=True)
-def gemv_into(y, alpha, a, x, beta, bt):
-    """``y[...] = alpha * (a @ x) + beta * y`` for a matrix and vectors; returns ``y``."""
+def _gemv_into(y, alpha, a, x, beta, bt):
     m, n = a.shape
     if x.shape[0] != n or y.shape[0] != m:
         raise ValueError("gemv: the shapes of the output, the matrix and the vector do not match")
     if m == 0:
-        return y
+        return
     if n == 0:
         _scale(y, beta)
-        return y
+        return
     if m * n >= _OPENBLAS_SERIAL_GEMV:
         _use_threads(bt, 1)
     incy = _increment(y)
@@ -232,14 +247,21 @@ def gemv_into(y, alpha, a, x, beta, bt):
         _gemv_rows(y, incy, alpha, a, x, beta)
     else:
         tmp = np.ascontiguousarray(y)
-        _gemv_rows(tmp, 1, alpha, a, x, beta)
-        y[...] = tmp
+        _gemv_rows(_any(tmp), 1, alpha, a, x, beta)
+        for i in range(m):
+            y[i] = tmp[i]
+
+
+@njit(cache=True, inline="always")
+def gemv_into(y, alpha, a, x, beta, bt):
+    """``y[...] = alpha * (a @ x) + beta * y`` for a matrix and vectors; returns ``y``
+    (one compiled function for any layouts, as :func:`gemm_into`)."""
+    _gemv_into(_any(y), np.float64(alpha), _any(a), _any(x), np.float64(beta), bt)
     return y
 
 
 @njit(cache=True)
-def dot_vv(x, y, bt):
-    """The inner product of two vectors of equal length, as a scalar."""
+def _dot_vv(x, y, bt):
     n = x.shape[0]
     if y.shape[0] != n:
         raise ValueError("dot: the two vectors have different lengths")
@@ -251,3 +273,10 @@ def dot_vv(x, y, bt):
     xx = x if incx > 0 else np.ascontiguousarray(x)
     yy = y if incy > 0 else np.ascontiguousarray(y)
     return _xdot(n, xx, max(incx, 1), yy, max(incy, 1))
+
+
+@njit(cache=True, inline="always")
+def dot_vv(x, y, bt):
+    """The inner product of two vectors of equal length, as a scalar (one compiled
+    function for any layouts, as :func:`gemm_into`)."""
+    return _dot_vv(_any(x), _any(y), bt)

@@ -261,7 +261,7 @@ def reduce(node, ins, outs, ctx):
     loop_shape = [f"{xn}.shape[{d}]" for d in range(x.ndim)]
     lines += _loops(loop_shape, [upd], var="j")
     if acc != o:
-        lines.append(f"{o} = {acc}.astype({dtype_name(dt)})")
+        lines += cast_into(o, acc, len(kept), dt, ctx)
     return lines
 
 
@@ -314,8 +314,9 @@ def assign(dst: str, src: str, dst_ndim: int, src_ndim: int, ctx, fresh: bool = 
                   "destination')"]
     if not fresh:
         ctx.helper("_extent", _EXTENT)
-        lines += ["    if d.size and s.size:", "        dl, dh = _extent(d)",
-                  "        sl, sh = _extent(s)",
+        ctx.helper("_any", "from theanine.backend.numba.layout import any_layout as _any")
+        lines += ["    if d.size and s.size:", "        dl, dh = _extent(_any(d))",
+                  "        sl, sh = _extent(_any(s))",
                   "        if dl < sh and sl < dh:  # overlapping: read a copy, as NumPy does",
                   "            s = s.copy()"]
     lines += [f"    b{k} = 0 if s.shape[{k}] == 1 else 1" for k in range(src_ndim)]
@@ -326,6 +327,15 @@ def assign(dst: str, src: str, dst_ndim: int, src_ndim: int, ctx, fresh: bool = 
     lines.append("    " * (dst_ndim + 1) + f"d[{didx}] {op} s[{sidx}]")
     ctx.helper(name, "\n".join(lines))
     return f"{name}({dst}, {src})"
+
+
+def cast_into(new: str, x: str, ndim: int, dtype, ctx) -> list[str]:
+    """Lines binding ``new`` to a copy of the array ``x`` in ``dtype`` (Numba's ``astype``
+    assigns through its slice assignment: see :func:`assign`)."""
+    dt = dtype_name(dtype)
+    if ndim == 0:
+        return [f"{new} = np.empty((), {dt})", f"{new}[()] = {dt}({x}[()])"]
+    return [f"{new} = np.empty({x}.shape, {dt})", assign(new, x, ndim, ndim, ctx, fresh=True)]
 
 
 def _cblas(ctx) -> bool:
@@ -347,7 +357,7 @@ def _operands(names: list[str], node_inputs, dt, ctx) -> tuple[list[str], list[s
     for n, v in zip(names, node_inputs):
         if v.type.dtype != np.dtype(dt).name:
             t = ctx.fresh()
-            lines.append(f"{t} = {n}.astype({dtype_name(dt)})")
+            lines += cast_into(t, n, v.ndim, dt, ctx)
             n = t
         out.append(n)
     return lines, out
@@ -422,7 +432,10 @@ def dimshuffle(node, ins, outs, ctx):
     perm = op._perm_after_drop
     if perm != tuple(range(len(perm))):
         t = ctx.fresh()
-        lines.append(f"{t} = {cur}.transpose({_shape_tuple([str(p) for p in perm])})")
+        # (a reversal as ``.T``: Numba's ``transpose(axes)`` permutes through a slice
+        # assignment, which compiles a formatted error message)
+        lines.append(f"{t} = {cur}.T" if perm == tuple(reversed(range(len(perm)))) else
+                     f"{t} = {cur}.transpose({_shape_tuple([str(p) for p in perm])})")
         cur = t
     if op.augment:
         lines.append(f"{o} = {cur}[{_idx(['np.newaxis' if d == 'x' else ':' for d in op.new_order])}]")
@@ -738,8 +751,10 @@ def argmax(node, ins, outs, ctx):
 def arange(node, ins, outs, ctx):
     start, stop, step = (f"{v}[()]" for v in ins)
     dt = dtype_name(node.outputs[0].type.dtype)
+    t = ctx.fresh("t")
     return [f"if {step} == 0:", "    raise ValueError('arange: step must not be zero')",
-            f"{outs[0]} = np.arange({start}, {stop}, {step}).astype({dt})"]
+            f"{t} = np.arange({start}, {stop}, {step})",
+            *cast_into(outs[0], t, 1, node.outputs[0].type.dtype, ctx)]
 
 
 _SLICE_LENGTH = f'''

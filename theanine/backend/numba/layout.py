@@ -30,6 +30,19 @@ def _assume_c(typingctx, a):
     return a.copy(layout="C")(a), codegen
 
 
+@intrinsic
+def any_layout(typingctx, a):
+    """``a`` typed with layout 'A' (any strides): a callee taking its arrays this way is
+    compiled once, not once for each combination of C, F and 'A' layouts of its callers."""
+    if not isinstance(a, types.Array):
+        return None
+
+    def codegen(context, builder, sig, args):
+        return impl_ret_borrowed(context, builder, sig.return_type, args[0])
+
+    return a.copy(layout="A")(a), codegen
+
+
 def c_contiguous(a):
     """``a`` as a C-typed array: itself when C-contiguous, else a contiguous copy (only
     callable from native code)."""
