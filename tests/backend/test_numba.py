@@ -506,6 +506,39 @@ def test_identical_kernels_are_one_function():
     assert calls >= len(Ws) and kernels < calls, (kernels, calls)
 
 
+@pytest.mark.parametrize("profile", [False, True])
+def test_a_long_program_is_cut_into_segment_functions(profile, monkeypatch):
+    """Bodies longer than SEGMENT_NODES nodes become several functions; values crossing a
+    cut (arguments, constants, results read much later) arrive, updates are kept."""
+    from theanine.backend.numba import linker
+
+    monkeypatch.setattr(linker, "SEGMENT_NODES", 3)
+    x, y = T.dvector("x"), T.dvector("y")
+    W = shared(rng.normal(size=(4, 4)), "W")
+    h, hs = x, []
+    for k in range(6):
+        h = T.tanh(T.dot(W, h) + y * (k + 1)) + T.exp(-h)
+        hs.append(h)
+    outs = [hs[0] + hs[-1], hs[2].sum(), T.concatenate([x, hs[3]])]
+    vals = [rng.normal(size=4), rng.normal(size=4)]
+    updates = {W: W - 0.1 * T.outer(hs[-1], x)}
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        f = function([x, y], outs, updates=updates, profile=profile)
+    W0 = W.get_value()
+    got = f(*vals)
+    W1 = W.get_value()
+    W.set_value(W0)
+    ref = function([x, y], outs, updates=updates, mode=theanine.Mode(linker="vm"))
+    want = ref(*vals)
+    assert f._run.state == "ready" and f._run.fallbacks == 0, f._run.error
+    assert f._run.source.count("def _segment") >= 3
+    for g, e in zip(got, want):
+        np.testing.assert_allclose(g, e, rtol=1e-12)
+    np.testing.assert_allclose(W1, W.get_value(), rtol=1e-12)
+    if profile:
+        assert f.profile.native_calls == 1
+
+
 @pytest.mark.parametrize("shape", [(7, 5), (6,), (3, 4, 5), (0, 4)])
 def test_update_with_its_sum_of_squares_in_one_pass(shape):
     from theanine.rewrite.rules.fusion import ElemwiseSumSquares

@@ -35,6 +35,9 @@ from theanine.rewrite.rules.fusion import _cores
 _LOCK = threading.Lock()
 PROFILE = "_prof"  # a profiled program's per-node nanoseconds (its last argument but one)
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
+# Numba's compile time grows faster than a function's length (W7's body of 220 nodes took
+# 10 s, of 440 nodes 59 s): a longer body is cut into functions of this many nodes
+SEGMENT_NODES = 48
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
 # compiling children at once: one core stays free for the functions running meanwhile (a
 # script with many functions would otherwise start as many compilers as it has functions)
@@ -178,19 +181,48 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
             lines.extend(line for c in code for line in c.split("\n"))
         return lines
 
-    if timed is None:
-        body = emit(sched.main)
-    else:
-        body = ["_pt = np.empty(2, np.int64)", "_t0 = _now(_pt)"]
-        for node in sched.main:
-            body += emit([node])
-            body.append(f"_t1 = _now(_pt); {PROFILE}[{len(timed)}] += _t1 - _t0; _t0 = _t1")
+    def run(nodes: list) -> list[str]:
+        if timed is None:
+            return emit(nodes)
+        lines = ["_pt = np.empty(2, np.int64)", "_t0 = _now(_pt)"]
+        for node in nodes:
+            lines += emit([node])
+            lines.append(f"_t1 = _now(_pt); {PROFILE}[{len(timed)}] += _t1 - _t0; _t0 = _t1")
             timed.append(node)
+        return lines
+
+    last = [BLAS_THREADS] if timed is None else [PROFILE, BLAS_THREADS]
+    main = sched.main
+    if len(main) <= SEGMENT_NODES:
+        body = run(main)
+    else:  # the body cut into functions of SEGMENT_NODES nodes, called in turn
+        chunks = [main[i:i + SEGMENT_NODES] for i in range(0, len(main), SEGMENT_NODES)]
+        read_after: list[set] = [set(fgraph.outputs)]  # by the chunks after chunk k
+        for chunk in reversed(chunks[1:]):
+            read_after.append(read_after[-1] | {v for n in chunk for v in sched.reads(n)})
+        read_after.reverse()
+        passed = set(args)  # names a chunk can receive: arguments, earlier chunks' results
+        body = []
+        for chunk, later in zip(chunks, read_after):
+            seg_body = run(chunk)
+            seg_in = list(dict.fromkeys(
+                names[v] for n in chunk for v in sched.reads(n) if names[v] in passed
+                or names[v] in args))  # (constants passed as arguments are named meanwhile)
+            seg_out = list(dict.fromkeys(names[v] for n in chunk for v in n.outputs
+                                         if v in later))
+            passed.update(seg_out)
+            seg = ctx.unique("_segment")
+            ctx.helper(seg, "\n".join(
+                [INTERNAL, f"def {seg}({', '.join(seg_in + last)}):"]
+                + ["    " + line for line in seg_body]
+                + [f"    return ({', '.join(seg_out)}{',' if len(seg_out) == 1 else ''})"]))
+            call = f"{seg}({', '.join(seg_in + last)})"
+            body.append(f"{', '.join(seg_out)}{',' if len(seg_out) == 1 else ''} = {call}"
+                        if seg_out else call)
     for v in fgraph.outputs:
         if v not in names and isinstance(v, Constant):
             constant_name(v)
     rets = [names[v] for v in fgraph.outputs]
-    last = [BLAS_THREADS] if timed is None else [PROFILE, BLAS_THREADS]
     ret = f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"
     if not entry:
         lines = [INTERNAL, f"def {name}({', '.join(args + last)}):"]
