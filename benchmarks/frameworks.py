@@ -112,7 +112,7 @@ def setup(fw: Framework, quick: bool, warm_cache: bool, full: bool = False) -> S
                        for i in threadpool_info() if i["user_api"] == "blas"})
         ctx.versions[f"BLAS ({fw.python})"] = "; ".join(blas)
     except ImportError:
-        pass
+        ctx.versions[f"BLAS ({fw.python})"] = "unknown (threadpoolctl is not installed)"
     return ctx
 
 

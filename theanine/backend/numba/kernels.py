@@ -296,10 +296,10 @@ def _extent(a):
 def assign(dst: str, src: str, dst_ndim: int, src_ndim: int, ctx, fresh: bool = False,
            op: str = "=") -> str:
     """The line ``dst[...] = src`` (``op``: or ``+=``) for an array ``src`` broadcast to
-    ``dst``, as a call of a generated loop nest. Numba's own array assignment compiles a formatted shape message
-    (string conversion, join: about 1 s of compile per pair of ranks); on a mismatch the
-    VM's re-run names the node, so the native message can be constant. ``fresh``: ``dst``
-    is a new array, which cannot overlap ``src``."""
+    ``dst``, as a call of a generated loop nest. Numba's own array assignment compiles a
+    formatted shape message (string conversion, join: about 1 s of compile per pair of
+    ranks); on a mismatch the VM's re-run names the node, so the native message can be
+    constant. ``fresh``: ``dst`` is a new array, which cannot overlap ``src``."""
     if src_ndim > dst_ndim:  # NumPy drops leading 1s: rare, left to Numba
         return f"{dst}[...] {op} {src}"
     if dst_ndim == 0:
@@ -512,8 +512,8 @@ def join(node, ins, outs, ctx):
                 lines += [f"if {x}.shape[{d}] != {first}.shape[{d}]:",
                           "    raise ValueError('join: the inputs differ in a dimension other "
                           "than the axis')"]
-    dims = [" + ".join(f"{x}.shape[{axis}]" for x in ins) if d == axis else f"{first}.shape[{d}]"
-            for d in range(nd)]
+    total = " + ".join(f"{x}.shape[{axis}]" for x in ins)
+    dims = [total if d == axis else f"{first}.shape[{d}]" for d in range(nd)]
     off = ctx.fresh("off")
     lines += [f"{o} = np.empty({_shape_tuple(dims)}, {dtype_name(out.type.dtype)})", f"{off} = 0"]
     for x in ins:

@@ -201,16 +201,15 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
         for chunk in reversed(chunks[1:]):
             read_after.append(read_after[-1] | {v for n in chunk for v in sched.reads(n)})
         read_after.reverse()
-        passed = set(args)  # names a chunk can receive: arguments, earlier chunks' results
+        earlier: set = set()  # the results of earlier chunks
         body = []
         for chunk, later in zip(chunks, read_after):
-            seg_body = run(chunk)
-            seg_in = list(dict.fromkeys(
-                names[v] for n in chunk for v in sched.reads(n) if names[v] in passed
-                or names[v] in args))  # (constants passed as arguments are named meanwhile)
+            seg_body = run(chunk)  # (names constants first read here, arguments included)
+            seg_in = list(dict.fromkeys(names[v] for n in chunk for v in sched.reads(n)
+                                        if names[v] in earlier or names[v] in args))
             seg_out = list(dict.fromkeys(names[v] for n in chunk for v in n.outputs
                                          if v in later))
-            passed.update(seg_out)
+            earlier.update(seg_out)
             seg = ctx.unique("_segment")
             ctx.helper(seg, "\n".join(
                 [INTERNAL, f"def {seg}({', '.join(seg_in + last)}):"]
@@ -271,7 +270,7 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None
     NumPy implementation from the program (objmode); source is None when some node can
     run in neither way (``unsupported`` names their ops).
     """
-    from theanine.backend.numba.kernels import BLAS_THREADS, Context
+    from theanine.backend.numba.kernels import Context
 
     ctx = Context()
     lines, constants, unsupported = generate_function(fgraph, "program", ctx, timed=timed,
