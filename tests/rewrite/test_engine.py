@@ -55,3 +55,34 @@ def test_a_firing_rule_rewrites_to_the_same_graph_as_before():
     names = sorted(str(n.op) for n in fg.apply_nodes)
     assert not any("exp" in n for n in names)
     assert sum("log" in n for n in names) == 2
+
+
+def test_nodes_a_replacement_introduces_are_rewritten_in_the_same_pass():
+    """``x.shape`` of a 60-link chain resolves to the input's shape although every link
+    of shape inference creates the next Shape node (one pass per link hit the cap)."""
+    import numpy as np
+
+    import theanine as th
+    from theanine.rewrite.rules.basic import shape_inference
+    from theanine.tensor.shape import Shape
+
+    x = T.dmatrix("x")
+    h = x
+    for _ in range(60):
+        h = T.tanh(h + 1.0)
+    fg = FunctionGraph([x], [h.shape[0]])
+    driver = EquilibriumRewriter([shape_inference], max_passes=3)
+    assert driver.apply(fg) >= 60
+    shapes = [n for n in fg.apply_nodes if isinstance(n.op, Shape)]
+    assert [n.inputs[0] for n in shapes] == [fg.inputs[0]]
+    assert not any("tanh" in str(n.op) for n in fg.apply_nodes)
+    f = th.function([x], h.shape[0])
+    assert f(np.zeros((4, 2))) == 4
+    # in a compiled function, the chain is fused into one loop
+    layers = T.dmatrix("x")
+    y = layers
+    for _ in range(30):
+        y = T.tanh(y + 1.0)
+    g = th.function([layers], [y, y.shape[0]])
+    elemwise = [n for n in g.maker.fgraph.apply_nodes if isinstance(n.op, Elemwise)]
+    assert len(elemwise) == 1, [str(n.op) for n in elemwise]

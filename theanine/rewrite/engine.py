@@ -10,6 +10,7 @@ inplace) are plain functions of the FunctionGraph. Every replacement is recorded
 from __future__ import annotations
 
 import warnings
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -255,7 +256,14 @@ class EquilibriumRewriter(Rewriter):
         table: dict = {}
         for _ in range(self.max_passes):
             changed = 0
-            for node in fgraph.toposort():
+            order = fgraph.toposort()
+            # nodes a replacement introduces are visited next, in the same pass, so that a
+            # rule that moves up a chain (shape inference through 20 layers) converges in
+            # one pass, not one pass per link; the budget bounds rules that cycle
+            budget = 4 * len(order) + 1000
+            pending = deque(order)
+            while pending:
+                node = pending.popleft()
                 if node not in fgraph.apply_nodes:
                     continue
                 for rule, check in self._rules_for(node.op, table):
@@ -272,6 +280,7 @@ class EquilibriumRewriter(Rewriter):
                         pairs = list(new.items())
                     else:
                         pairs = list(zip(node.outputs, new))
+                    fresh = _new_nodes(fgraph, [n for _, n in pairs])
                     try:
                         replace_all(fgraph, pairs, rule.name)
                     except Exception as exc:  # noqa: BLE001
@@ -279,11 +288,32 @@ class EquilibriumRewriter(Rewriter):
                         continue
                     log_rewrite(fgraph, rule.name, str(node.op))
                     changed += 1
+                    if budget > 0:
+                        budget -= len(fresh)
+                        pending.extendleft(reversed(fresh))
                     break
             total += changed
             if not changed:
                 break
         return total
+
+
+def _new_nodes(fgraph: FunctionGraph, outputs: Sequence[Variable]) -> list[Apply]:
+    """The Apply nodes above ``outputs`` that are not yet in ``fgraph``, inputs first."""
+    found: list[Apply] = []
+    seen: set = set()
+    stack = [(v.owner, False) for v in outputs if v.owner is not None]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            found.append(node)
+            continue
+        if node in seen or node in fgraph.apply_nodes:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        stack.extend((i.owner, False) for i in node.inputs if i.owner is not None)
+    return found
 
 
 class GraphPass(Rewriter):

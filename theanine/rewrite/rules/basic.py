@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from theanine.graph.basic import Constant
+from theanine.graph.basic import Constant, Variable
 from theanine.graph.fg import FunctionGraph
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import GraphPass, log_rewrite, node_rewriter, replace_all
@@ -73,6 +73,13 @@ def constant_folding(fgraph, node):
     return out
 
 
+def _dims(x: Variable) -> tuple:
+    """``x``'s dimensions as constants where static, else as items of one ``Shape(x)``."""
+    shape = Shape()(x) if None in x.type.shape else None
+    return tuple(constant(s, dtype="int64") if s is not None else shape[d]
+                 for d, s in enumerate(x.type.shape))
+
+
 @register("canonicalize", "fast_run", "fast_compile", "shape")
 @node_rewriter([Shape])
 def shape_inference(fgraph, node):
@@ -84,10 +91,7 @@ def shape_inference(fgraph, node):
     if x.owner is None or not hasattr(x.owner.op, "infer_shape"):
         return None
     try:
-        in_shapes = [tuple(Shape()(i)[d] if i.type.shape[d] is None
-                           else constant(i.type.shape[d], dtype="int64")
-                           for d in range(i.ndim)) if hasattr(i.type, "shape") else None
-                     for i in x.owner.inputs]
+        in_shapes = [_dims(i) if hasattr(i.type, "shape") else None for i in x.owner.inputs]
         out_shapes = x.owner.op.infer_shape(x.owner, in_shapes)
     except NotImplementedError:
         return None
