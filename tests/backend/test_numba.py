@@ -64,6 +64,22 @@ def test_binary_ops_and_broadcasting(dtype):
     _compare([x, y], outs, [v, w])
 
 
+def test_division_by_zero_gives_numpys_values_natively():
+    """A float division by zero gives inf or nan in the native program, as in NumPy, and
+    does not send the call back to the VM (Numba's Python error model raises there)."""
+    x, y = T.fvector("x"), T.fvector("y")
+    i, j = T.ivector("i"), T.ivector("j")
+    v = np.array([1, -1, 0, 2], "float32")
+    w = np.array([0, 0, 0, 4], "float32")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f = _compare([x, y, i, j], [x / y, T.nnet.sigmoid(x) / y, T.cast(i, "float32") / j],
+                     [v, w, v.astype("int32"), w.astype("int32")])
+    assert f._run.fallbacks == 0
+    np.testing.assert_array_equal(f(v, w, v.astype("int32"), w.astype("int32"))[0],
+                                  [np.inf, -np.inf, np.nan, 0.5])
+    assert f._run.fallbacks == 0
+
+
 def test_fused_chain_and_0d():
     x = T.fvector("x")
     s = T.fscalar("s")

@@ -277,7 +277,11 @@ BLAS_THREADS = "_bt"  # every generated function's last parameter (blas_kernels.
 # the decorator of every generated function but the entry point: called only from native
 # code, it needs neither a CPython nor a C wrapper (Numba builds both for each function
 # otherwise: 3.7 s of W4's 27 s compile)
-INTERNAL = "@numba.njit(cache=True, no_cpython_wrapper=True, no_cfunc_wrapper=True)"
+# NumPy's error model: a float division by zero gives inf or nan, as in NumPy, instead of
+# raising ZeroDivisionError (which sent the call back to the VM), and the division has no
+# branch left to keep a loop from being vectorised
+ENTRY = "@numba.njit(cache=True, error_model='numpy')"
+INTERNAL = ENTRY[:-1] + ", no_cpython_wrapper=True, no_cfunc_wrapper=True)"
 
 
 _EXTENT = f"""{INTERNAL}

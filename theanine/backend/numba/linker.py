@@ -113,7 +113,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     which its body sees C-typed (layout.py), and which sets BLAS's thread count
     (blas_kernels.py). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import BLAS_THREADS, INTERNAL, generator_for, python_node
+    from theanine.backend.numba.kernels import BLAS_THREADS, ENTRY, INTERNAL, generator_for, python_node
 
     names: dict = {}
     args = []
@@ -232,7 +232,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     if "_blas_kernels" in ctx.helpers:
         head.append(f"_blas_enter({BLAS_THREADS})")
         body.append(f"_blas_exit({BLAS_THREADS})")
-    lines = ["@numba.njit(cache=True)", f"def {name}({', '.join([f'_{a}' for a in args] + last)}):"]
+    lines = [ENTRY, f"def {name}({', '.join([f'_{a}' for a in args] + last)}):"]
     return (lines + ["    " + line for line in head + body] + ["    " + ret], constants,
             unsupported)
 
