@@ -18,3 +18,15 @@ REGISTRY: dict[str, Callable[..., Any]] = {}
 def call(key: str, *args: Any) -> Any:
     """Run the registered NumPy kernel ``key``."""
     return REGISTRY[key](*args)
+
+
+def parallel_sum(kernel: Callable[..., float], size: int, align: int, elements: int,
+                 *args: Any) -> float:
+    """The sum of ``kernel(*args, lo, hi)`` over shares of ``range(size)``, one per core in
+    threads (``fusion.parallel_blocks``): ``kernel`` is a native ``nogil`` function."""
+    from theanine.rewrite.rules.fusion import parallel_blocks
+
+    parts: list[float] = []
+    parallel_blocks(lambda lo, hi: parts.append(kernel(*args, lo, hi)), size, True, align,
+                    elements)
+    return float(sum(parts))

@@ -12,7 +12,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from theanine.backend.numba.scalar import expression
+from theanine.config import config
+from theanine.backend.numba.scalar import expression, vectorised
 from theanine.tensor.basic import Alloc, ARange
 from theanine.tensor.blas import Gemm, Gemv
 from theanine.tensor.elemwise import DimShuffle, Elemwise, Reduce
@@ -171,8 +172,8 @@ def elemwise(node, ins, outs, ctx):
         return None
     lines, shape, alloc, body = parts
     loops = [alloc] + _loops(shape, body)
-    if nd == 0 or out.type.dtype == "float16" or not _compute_bound(node.op.scalar_op):
-        return lines + loops  # memory-bound: one compiled pass, at every size
+    if nd == 0 or out.type.dtype == "float16" or not _needs_numpy_math(node):
+        return lines + loops  # memory-bound or vectorised math: one compiled pass
     # large arrays of transcendental math: NumPy's SIMD kernels, block by block (the
     # compiled loop calls scalar libm; see callbacks.py)
     key = _register_numpy_kernel(node)
@@ -195,10 +196,22 @@ def elemwise(node, ins, outs, ctx):
 LARGE = 1 << 15  # elements from which NumPy's SIMD kernels beat compiled scalar loops
 
 
-def _compute_bound(scalar_op) -> bool:
-    """Whether an element-wise op's cost is its math (a transcendental function), not
-    memory traffic."""
-    return getattr(scalar_op, "compute_bound", scalar_op.name in COMPUTE_BOUND)
+def _steps(node) -> list[tuple]:
+    """``(scalar op, result dtype)`` of each step of an element-wise node."""
+    so = node.op.scalar_op
+    steps = getattr(so, "steps", None)
+    if steps is None:
+        return [(so, node.outputs[0].type.dtype)]
+    return [(op, dt) for op, _, dt in steps]
+
+
+def _needs_numpy_math(node) -> bool:
+    """Whether some step of an element-wise node is transcendental math that a compiled
+    loop computes with the C library's scalar functions (large arrays then run NumPy's
+    SIMD kernels); float32 ``vmath`` functions and ``sqrt`` (an LLVM intrinsic)
+    vectorise with the loop."""
+    return any(op.name in COMPUTE_BOUND and op.name != "sqrt" and not vectorised(op.name, dt)
+               for op, dt in _steps(node))
 
 
 def _register_numpy_kernel(node) -> str:
@@ -885,11 +898,101 @@ def scan(node, ins, outs, ctx):
     return lines
 
 
+_SUM_ROW = f"""{INTERNAL[:-1]}, fastmath={{'reassoc'}})
+def _sum_row(r):
+    s = 0.0
+    for i in range(r.shape[0]):
+        s += np.float64(r[i])
+    return s"""
+SUM_BLOCK = 4096  # elements summed at once, from a buffer that stays in L1
+
+
+def _blocked_sum(ew, ins, out: str, out_dtype, ctx) -> list[str] | None:
+    """The sum of a float32 element-wise expression, its innermost axis cut into blocks:
+    each block is computed into a small buffer by a loop LLVM vectorises (no reduction
+    in it, so no reassociation of the math) and summed in float64 by ``_sum_row``. The
+    block loop reads row slices from index 0 (an index ``b + k`` makes Numba's negative
+    index check, and LLVM's loads gathers).
+
+    The sum over a range ``lo:hi`` of the outermost axis is a ``nogil`` function of its
+    own; large compute-bound sums split that axis across the cores, in threads
+    (``callbacks.parallel_sum``), as ``FusedSum.perform`` does with NumPy's kernels."""
+    nd = ew.outputs[0].ndim
+    if nd == 0:
+        return None
+    last = nd - 1
+    lo, hi = "lo", "hi"
+    acc, buf, b, m, k = "total", "buf", "b", "m", "k"
+    params = [f"p{i}" for i in range(len(ins))]
+    rows, reads = [], []
+    for name, var in zip(params, ew.inputs):
+        outer = ["0" if bc else f"j{d}" for d, bc in enumerate(var.type.broadcastable[:-1])]
+        if var.type.broadcastable[last]:
+            reads.append(f"{name}[{_idx(outer + ['0'])}]")
+            continue
+        row = f"row{len(rows)}"
+        rows.append(f"{row} = {name}[{', '.join(outer + [f'{b}:{b} + {m}'])}]")
+        reads.append(f"{row}[{k}]")
+    body = _scalar_program(ew, reads, ew.outputs[0].type.dtype)
+    if body is None:
+        return None
+    checks: list[str] = []
+    shape = _broadcast_shape(ew, ins, checks)
+    fshape = _broadcast_shape(ew, params, [])
+    ctx.helper("_sum_row", _SUM_ROW)
+    n_last = fshape[last]
+    start, stop = (lo, hi) if nd == 1 else ("0", n_last)
+    block = [f"{m} = min({SUM_BLOCK}, {stop} - {b})"] + rows + [f"for {k} in range({m}):"]
+    block += ["    " + x for x in body] + [f"    {buf}[{k}] = np.float32(_r)",
+                                            f"{acc} += _sum_row({buf}[:{m}])"]
+    inner = [f"for {b} in range({start}, {stop}, {SUM_BLOCK}):"] + ["    " + x for x in block]
+    if nd > 1:
+        inner = _loops(fshape[1:-1], inner, dims=list(range(1, last)))
+        inner = [f"for j0 in range({lo}, {hi}):"] + ["    " + x for x in inner]
+    fn = [f"{acc} = 0.0", f"{buf} = np.empty({SUM_BLOCK}, np.float32)"] + inner + [f"return {acc}"]
+    source = "\n".join([f"{ENTRY[:-1]}, nogil=True)", f"def _psum({', '.join(params)}, lo, hi):"]
+                       + ["    " + x for x in fn])
+    import hashlib
+
+    name = f"_psum_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    ctx.helper(name, source.replace("def _psum(", f"def {name}(", 1))
+    size = shape[0]
+    align = SUM_BLOCK if nd == 1 else 1
+    elements = " * ".join(shape)
+    lines, acc = checks, ctx.fresh("acc")
+    if _splits(ew):
+        ctx.helper("_py_parallel_sum",
+                   "from theanine.backend.numba.callbacks import parallel_sum as _py_parallel_sum")
+        par = f"_par{name}"
+        ctx.helper(par, "\n".join([
+            INTERNAL, f"def {par}({', '.join(params)}, n, elements):",
+            "    with numba.objmode(s='float64'):",
+            f"        s = _py_parallel_sum({name}, n, {align}, elements, {', '.join(params)})",
+            "    return s"]))
+        lines += [f"if {elements} >= {config.openmp_elemwise_minsize}:",
+                  f"    {acc} = {par}({', '.join(ins)}, {size}, {elements})",
+                  "else:", f"    {acc} = {name}({', '.join(ins)}, 0, {size})"]
+    else:
+        lines.append(f"{acc} = {name}({', '.join(ins)}, 0, {size})")
+    dt = dtype_name(out_dtype)
+    return lines + [f"{out} = np.empty((), {dt})", f"{out}[()] = {dt}({acc})"]
+
+
+def _splits(ew) -> bool:
+    """Whether large sums of ``ew`` are split across the cores (compute-bound math)."""
+    return config.openmp and any(op.name in COMPUTE_BOUND for op, _ in _steps(ew))
+
+
 @register(FusedSum)
 def fused_sum(node, ins, outs, ctx):
-    """Small inputs: the element-wise loop nest, then the sum; large ones: NumPy's kernels
-    block by block on every core, summed in cache (``FusedSum.perform``)."""
+    """float32 math that vectorises: the blocked sum, at every size. Otherwise, small
+    inputs: the element-wise loop nest, then the sum; large ones: NumPy's kernels block
+    by block on every core, summed in cache (``FusedSum.perform``)."""
     ew = node.op.elemwise_node(node.inputs)
+    if ew.outputs[0].type.dtype == "float32" and not _needs_numpy_math(ew):
+        code = _blocked_sum(ew, ins, outs[0], node.outputs[0].type.dtype, ctx)
+        if code is not None:
+            return code
     red = Reduce("sum", tuple(range(ew.outputs[0].ndim))).make_node(ew.outputs[0])
     tmp = ctx.fresh("v")
     small = elemwise(ew, ins, [tmp], ctx)

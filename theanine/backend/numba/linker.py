@@ -13,6 +13,7 @@ program raises, the call is re-run on the VM, whose error names the failing node
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -98,6 +99,21 @@ def cache_dir() -> str:
     """The folder of generated programs for this Python, NumPy and Numba."""
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
     return os.path.join(config.compiledir, f"numba-{py}-np{np.__version__}-nb{numba_version()}")
+
+
+_RUNTIME = ("vmath", "layout", "blas_kernels", "cblas", "callbacks", "random", "timing")
+
+
+@functools.cache
+def runtime_hash() -> str:
+    """A hash of the modules generated programs call: Numba's cache of a program checks
+    only the program's own file, and a program inlines these modules' functions, so
+    their text is part of the program's text (and of its cache key)."""
+    h = hashlib.sha256()
+    for name in _RUNTIME:
+        with open(os.path.join(os.path.dirname(__file__), f"{name}.py"), "rb") as f:
+            h.update(f.read())
+    return h.hexdigest()[:16]
 
 
 def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
@@ -278,7 +294,8 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes
-    head = ["import math", "import numba", "import numpy as np",
+    head = [f"# runtime {runtime_hash()}", "import math", "import numba", "import numpy as np",
+            "from theanine.backend.numba import vmath as _vm",
             "from theanine.backend.numba.layout import c_contiguous as _c"]
     if timed is not None:
         head.append("from theanine.backend.numba.timing import now_ns as _now")

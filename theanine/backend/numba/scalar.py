@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from theanine.backend.numba import vmath
 from theanine.scalar import Cast, Round, ScalarOp
 
 
@@ -47,6 +48,12 @@ TEMPLATES: dict[str, Callable[[list[str]], str]] = {
 _BITWISE = {"and_": "&", "or_": "|", "xor": "^"}
 
 
+def vectorised(name: str, dtype) -> bool:
+    """Whether the scalar op ``name`` is computed by ``vmath`` (vectorisable float32
+    math, not the C library's scalar functions) for results of ``dtype``."""
+    return np.dtype(dtype) == np.float32 and name in vmath.FUNCTIONS
+
+
 def expression(op: ScalarOp, args: list[str], in_dtypes: list[np.dtype],
                out_dtype: np.dtype, cast: Callable[[np.dtype], str]) -> str | None:
     """Numba code computing ``op`` on scalar expressions ``args``; None if unsupported."""
@@ -70,6 +77,8 @@ def expression(op: ScalarOp, args: list[str], in_dtypes: list[np.dtype],
     if op.float_args or name in ("true_div",):
         args = [a if d.kind in "fc" else f"{cast(out_dtype)}({a})"
                 for a, d in zip(args, in_dtypes)]
+    if vectorised(name, out_dtype):
+        return f"_vm.{name}(np.float32({args[0]}))"
     template = TEMPLATES.get(name)
     if template is None:
         return None

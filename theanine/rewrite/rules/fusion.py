@@ -244,16 +244,20 @@ def _cores() -> int:
         return os.cpu_count() or 1
 
 
-def parallel_blocks(run: Callable[[int, int], None], size: int, split: bool = True) -> None:
+def parallel_blocks(run: Callable[[int, int], None], size: int, split: bool = True,
+                    align: int = BLOCK, elements: int | None = None) -> None:
     """Call ``run(lo, hi)`` over ``range(size)``: at once, or split into one contiguous
-    share per core (aligned to blocks) in threads when ``split`` (the work is compute-bound),
-    ``config.openmp`` is on and ``size`` is at least ``config.openmp_elemwise_minsize``.
-    NumPy's kernels release the GIL, so the shares run in parallel."""
-    n = _cores() if split and config.openmp and size >= config.openmp_elemwise_minsize else 1
+    share per core (aligned to ``align``) in threads when ``split`` (the work is
+    compute-bound), ``config.openmp`` is on and the work's ``elements`` (default
+    ``size``) are at least ``config.openmp_elemwise_minsize``. NumPy's kernels and the
+    native programs' ``nogil`` kernels release the GIL, so the shares run in parallel."""
+    elements = size if elements is None else elements
+    n = _cores() if split and config.openmp and elements >= config.openmp_elemwise_minsize \
+        else 1
     if n <= 1:
         run(0, size)
         return
-    share = -(-size // (n * BLOCK)) * BLOCK
+    share = -(-size // (n * align)) * align
     bounds = [(lo, min(lo + share, size)) for lo in range(0, size, share)]
     errors: list[BaseException] = []
 
