@@ -8,6 +8,7 @@ Dispatch is by op class (and its bases), never by an if-chain.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import numpy as np
@@ -216,8 +217,6 @@ def _needs_numpy_math(node) -> bool:
 
 def _register_numpy_kernel(node) -> str:
     """Register the node's NumPy evaluation for native programs; returns its key."""
-    import hashlib
-
     from theanine.backend.numba.callbacks import REGISTRY
 
     key = hashlib.sha256(f"{node.op}|{[i.type for i in node.inputs]}".encode()).hexdigest()[:16]
@@ -921,8 +920,6 @@ def _blocked_sum(ew, ins, out: str, out_dtype, ctx) -> list[str] | None:
     if nd == 0:
         return None
     last = nd - 1
-    lo, hi = "lo", "hi"
-    acc, buf, b, m, k = "total", "buf", "b", "m", "k"
     params = [f"p{i}" for i in range(len(ins))]
     rows, reads = [], []
     for name, var in zip(params, ew.inputs):
@@ -930,50 +927,46 @@ def _blocked_sum(ew, ins, out: str, out_dtype, ctx) -> list[str] | None:
         if var.type.broadcastable[last]:
             reads.append(f"{name}[{_idx(outer + ['0'])}]")
             continue
-        row = f"row{len(rows)}"
-        rows.append(f"{row} = {name}[{', '.join(outer + [f'{b}:{b} + {m}'])}]")
-        reads.append(f"{row}[{k}]")
+        rows.append(f"row{len(rows)} = {name}[{', '.join(outer + ['b:b + m'])}]")
+        reads.append(f"row{len(rows) - 1}[k]")
     body = _scalar_program(ew, reads, ew.outputs[0].type.dtype)
     if body is None:
         return None
-    checks: list[str] = []
-    shape = _broadcast_shape(ew, ins, checks)
+    # the range function: total of lo:hi of the outermost axis
     fshape = _broadcast_shape(ew, params, [])
-    ctx.helper("_sum_row", _SUM_ROW)
-    n_last = fshape[last]
-    start, stop = (lo, hi) if nd == 1 else ("0", n_last)
-    block = [f"{m} = min({SUM_BLOCK}, {stop} - {b})"] + rows + [f"for {k} in range({m}):"]
-    block += ["    " + x for x in body] + [f"    {buf}[{k}] = np.float32(_r)",
-                                            f"{acc} += _sum_row({buf}[:{m}])"]
-    inner = [f"for {b} in range({start}, {stop}, {SUM_BLOCK}):"] + ["    " + x for x in block]
+    start, stop = ("lo", "hi") if nd == 1 else ("0", fshape[last])
+    block = [f"m = min({SUM_BLOCK}, {stop} - b)"] + rows + ["for k in range(m):"]
+    block += ["    " + x for x in body] + ["    buf[k] = np.float32(_r)",
+                                            "total += _sum_row(buf[:m])"]
+    loops = [f"for b in range({start}, {stop}, {SUM_BLOCK}):"] + ["    " + x for x in block]
     if nd > 1:
-        inner = _loops(fshape[1:-1], inner, dims=list(range(1, last)))
-        inner = [f"for j0 in range({lo}, {hi}):"] + ["    " + x for x in inner]
-    fn = [f"{acc} = 0.0", f"{buf} = np.empty({SUM_BLOCK}, np.float32)"] + inner + [f"return {acc}"]
+        loops = _loops(fshape[1:-1], loops, dims=list(range(1, last)))
+        loops = ["for j0 in range(lo, hi):"] + ["    " + x for x in loops]
+    fn = ["total = 0.0", f"buf = np.empty({SUM_BLOCK}, np.float32)"] + loops + ["return total"]
     source = "\n".join([f"{ENTRY[:-1]}, nogil=True)", f"def _psum({', '.join(params)}, lo, hi):"]
                        + ["    " + x for x in fn])
-    import hashlib
-
     name = f"_psum_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
+    ctx.helper("_sum_row", _SUM_ROW)
     ctx.helper(name, source.replace("def _psum(", f"def {name}(", 1))
-    size = shape[0]
-    align = SUM_BLOCK if nd == 1 else 1
-    elements = " * ".join(shape)
-    lines, acc = checks, ctx.fresh("acc")
+    # the call: split across the cores from openmp_elemwise_minsize elements
+    lines: list[str] = []
+    shape = _broadcast_shape(ew, ins, lines)
+    acc, args, size = ctx.fresh("acc"), ", ".join(ins), shape[0]
+    serial = f"{acc} = {name}({args}, 0, {size})"
     if _splits(ew):
         ctx.helper("_py_parallel_sum",
                    "from theanine.backend.numba.callbacks import parallel_sum as _py_parallel_sum")
-        par = f"_par{name}"
+        par, elements = f"_par{name}", " * ".join(shape)
         ctx.helper(par, "\n".join([
             INTERNAL, f"def {par}({', '.join(params)}, n, elements):",
             "    with numba.objmode(s='float64'):",
-            f"        s = _py_parallel_sum({name}, n, {align}, elements, {', '.join(params)})",
+            f"        s = _py_parallel_sum({name}, n, {SUM_BLOCK if nd == 1 else 1}, elements, "
+            f"{', '.join(params)})",
             "    return s"]))
         lines += [f"if {elements} >= {config.openmp_elemwise_minsize}:",
-                  f"    {acc} = {par}({', '.join(ins)}, {size}, {elements})",
-                  "else:", f"    {acc} = {name}({', '.join(ins)}, 0, {size})"]
+                  f"    {acc} = {par}({args}, {size}, {elements})", "else:", "    " + serial]
     else:
-        lines.append(f"{acc} = {name}({', '.join(ins)}, 0, {size})")
+        lines.append(serial)
     dt = dtype_name(out_dtype)
     return lines + [f"{out} = np.empty((), {dt})", f"{out}[()] = {dt}({acc})"]
 
@@ -1070,8 +1063,6 @@ def python_node(node, ins, outs, ctx):
 
 
 def _register_perform(node) -> str:
-    import hashlib
-
     from theanine.backend.numba.callbacks import REGISTRY
 
     key = hashlib.sha256(f"perform|{node.op}|{[i.type for i in node.inputs]}|"
