@@ -690,7 +690,7 @@ def _last_axis(node) -> bool:
 
 _SOFTMAX = f'''
 {INTERNAL}
-def _softmax_rows(x, out, log):
+def _softmax_rows{{suffix}}(x, out, log):
     for i in range(x.shape[0]):
         m = -np.inf
         for j in range(x.shape[1]):
@@ -698,17 +698,20 @@ def _softmax_rows(x, out, log):
                 m = x[i, j]
         if m == -np.inf:
             m = 0.0
-        s = 0.0
+        row = out[i]
         for j in range(x.shape[1]):
-            s += np.exp(x[i, j] - m)
-        for j in range(x.shape[1]):
-            if log:
-                out[i, j] = x[i, j] - m - np.log(s)
-            else:
-                out[i, j] = np.exp(x[i, j] - m) / s
+            row[j] = {{exp}}(x[i, j] - m)
+        s = _sum_row(row)
+        if log:
+            ls = np.log(s)
+            for j in range(x.shape[1]):
+                row[j] = x[i, j] - m - ls
+        else:
+            for j in range(x.shape[1]):
+                row[j] = row[j] / s
     return out
-
-
+'''
+_SOFTMAX_GRAD = f'''
 {INTERNAL}
 def _softmax_grad_rows(dy, sm, out):
     for i in range(dy.shape[0]):
@@ -729,21 +732,27 @@ def _as_rows(name: str, ndim: int) -> str:
 def softmax(node, ins, outs, ctx):
     if not _last_axis(node):
         return None
-    ctx.helper("softmax", _SOFTMAX)
+    # the exponentials written into the output (a loop that vectorises, with vmath's exp
+    # for float32), then summed by _sum_row
+    f32 = vectorised("exp", node.outputs[0].type.dtype)
+    suffix = "_f32" if f32 else ""
+    ctx.helper("_sum_row", _SUM_ROW)
+    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix,
+                                                   exp="_vm.exp" if f32 else "np.exp"))
     x = node.inputs[0]
     dt = dtype_name(node.outputs[0].type.dtype)
     log = type(node.op).__name__ == "LogSoftmax"
     xr = _as_rows(f"np.ascontiguousarray({ins[0]})", x.ndim)
     o = outs[0]
     return [f"{o} = np.empty({ins[0]}.shape, {dt})",
-            f"_softmax_rows({xr}, {_as_rows(o, x.ndim)}, {log})"]
+            f"_softmax_rows{suffix}({xr}, {_as_rows(o, x.ndim)}, {log})"]
 
 
 @register(SoftmaxGrad)
 def softmax_grad(node, ins, outs, ctx):
     if not _last_axis(node):
         return None
-    ctx.helper("softmax", _SOFTMAX)
+    ctx.helper("softmax_grad", _SOFTMAX_GRAD)
     nd = node.inputs[1].ndim
     dt = dtype_name(node.outputs[0].type.dtype)
     o = outs[0]
