@@ -732,13 +732,13 @@ def _as_rows(name: str, ndim: int) -> str:
 def softmax(node, ins, outs, ctx):
     if not _last_axis(node):
         return None
-    # the exponentials written into the output (a loop that vectorises, with vmath's exp
-    # for float32), then summed by _sum_row
-    f32 = vectorised("exp", node.outputs[0].type.dtype)
-    suffix = "_f32" if f32 else ""
+    # the exponentials written into the output (a loop that vectorises, with vmath's
+    # exp), then summed by _sum_row
+    dtype = node.outputs[0].type.dtype
+    suffix = {"float32": "_f32", "float64": "_f64"}.get(dtype, "")
+    exp = {"float32": "_vm.exp", "float64": "_vm.exp64"}.get(dtype, "np.exp")
     ctx.helper("_sum_row", _SUM_ROW)
-    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix,
-                                                   exp="_vm.exp" if f32 else "np.exp"))
+    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix, exp=exp))
     x = node.inputs[0]
     dt = dtype_name(node.outputs[0].type.dtype)
     log = type(node.op).__name__ == "LogSoftmax"
@@ -916,7 +916,7 @@ SUM_BLOCK = 4096  # elements summed at once, from a buffer that stays in L1
 
 
 def _blocked_sum(ew, ins, out: str, out_dtype, ctx) -> list[str] | None:
-    """The sum of a float32 element-wise expression, its innermost axis cut into blocks:
+    """The sum of a float element-wise expression, its innermost axis cut into blocks:
     each block is computed into a small buffer by a loop LLVM vectorises (no reduction
     in it, so no reassociation of the math) and summed in float64 by ``_sum_row``. The
     block loop reads row slices from index 0 (an index ``b + k`` makes Numba's negative
@@ -945,13 +945,14 @@ def _blocked_sum(ew, ins, out: str, out_dtype, ctx) -> list[str] | None:
     fshape = _broadcast_shape(ew, params, [])
     start, stop = ("lo", "hi") if nd == 1 else ("0", fshape[last])
     block = [f"m = min({SUM_BLOCK}, {stop} - b)"] + rows + ["for k in range(m):"]
-    block += ["    " + x for x in body] + ["    buf[k] = np.float32(_r)",
+    dt = dtype_name(ew.outputs[0].type.dtype)
+    block += ["    " + x for x in body] + [f"    buf[k] = {dt}(_r)",
                                             "total += _sum_row(buf[:m])"]
     loops = [f"for b in range({start}, {stop}, {SUM_BLOCK}):"] + ["    " + x for x in block]
     if nd > 1:
         loops = _loops(fshape[1:-1], loops, dims=list(range(1, last)))
         loops = ["for j0 in range(lo, hi):"] + ["    " + x for x in loops]
-    fn = ["total = 0.0", f"buf = np.empty({SUM_BLOCK}, np.float32)"] + loops + ["return total"]
+    fn = ["total = 0.0", f"buf = np.empty({SUM_BLOCK}, {dt})"] + loops + ["return total"]
     source = "\n".join([f"{ENTRY[:-1]}, nogil=True)", f"def _psum({', '.join(params)}, lo, hi):"]
                        + ["    " + x for x in fn])
     name = f"_psum_{hashlib.sha256(source.encode()).hexdigest()[:16]}"
@@ -987,11 +988,11 @@ def _splits(ew) -> bool:
 
 @register(FusedSum)
 def fused_sum(node, ins, outs, ctx):
-    """float32 math that vectorises: the blocked sum, at every size. Otherwise, small
+    """Math that vectorises (float32, float64): the blocked sum, at every size. Otherwise, small
     inputs: the element-wise loop nest, then the sum; large ones: NumPy's kernels block
     by block on every core, summed in cache (``FusedSum.perform``)."""
     ew = node.op.elemwise_node(node.inputs)
-    if ew.outputs[0].type.dtype == "float32" and not _needs_numpy_math(ew):
+    if ew.outputs[0].type.dtype in ("float32", "float64") and not _needs_numpy_math(ew):
         code = _blocked_sum(ew, ins, outs[0], node.outputs[0].type.dtype, ctx)
         if code is not None:
             return code

@@ -49,9 +49,15 @@ _BITWISE = {"and_": "&", "or_": "|", "xor": "^"}
 
 
 def vectorised(name: str, dtype) -> bool:
-    """Whether the scalar op ``name`` is computed by ``vmath`` (vectorisable float32
-    math, not the C library's scalar functions) for results of ``dtype``."""
-    return np.dtype(dtype) == np.float32 and name in vmath.FUNCTIONS
+    """Whether the scalar op ``name`` is computed by ``vmath`` (vectorisable math, not
+    the C library's scalar functions) for results of ``dtype``."""
+    return np.dtype(dtype) in (np.float32, np.float64) and name in vmath.FUNCTIONS
+
+
+def _vmath_call(name: str, dtype, arg: str) -> str:
+    if np.dtype(dtype) == np.float32:
+        return f"_vm.{name}(np.float32({arg}))"
+    return f"_vm.{name}{'_64' if name == 'expm1' else '64'}(np.float64({arg}))"
 
 
 def expression(op: ScalarOp, args: list[str], in_dtypes: list[np.dtype],
@@ -78,7 +84,7 @@ def expression(op: ScalarOp, args: list[str], in_dtypes: list[np.dtype],
         args = [a if d.kind in "fc" else f"{cast(out_dtype)}({a})"
                 for a, d in zip(args, in_dtypes)]
     if vectorised(name, out_dtype):
-        return f"_vm.{name}(np.float32({args[0]}))"
+        return _vmath_call(name, out_dtype, args[0])
     template = TEMPLATES.get(name)
     if template is None:
         return None
