@@ -70,6 +70,12 @@ DOMAINS = {
 }
 
 
+def test_every_function_the_code_generator_uses_is_tested():
+    from theanine.backend.numba.scalar import VECTOR_MATH
+
+    assert set(DOMAINS) == VECTOR_MATH
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", sorted(DOMAINS))
 def test_error_is_below_two_ulp_on_the_whole_range(name, dtype):
@@ -131,3 +137,19 @@ def test_native_sums_split_across_cores_and_blocked_rows_match_the_vm(dtype):
             np.testing.assert_allclose(got, want, rtol=2e-5 if dtype == "float32" else 1e-12)
     assert f._run.state == "ready" and f._run.fallbacks == 0
     assert "_py_parallel_sum" in f._run.source and "_vm.tanh" in f._run.source
+
+
+def test_a_first_call_on_the_vm_does_not_import_numba():
+    """Generating native code reads ``scalar.VECTOR_MATH``, not ``vmath`` (importing
+    Numba costs about 0.3 s of the time to a first result)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, theanine, theanine.tensor as T\n"
+            "x = T.fvector('x')\n"
+            "f = theanine.function([x], T.tanh(x).sum())\n"
+            "f(np.ones(3, 'float32'))\n"
+            "print('numba' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["False"]

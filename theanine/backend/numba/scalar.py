@@ -6,7 +6,6 @@ from collections.abc import Callable
 
 import numpy as np
 
-from theanine.backend.numba import vmath
 from theanine.scalar import Cast, Round, ScalarOp
 
 
@@ -48,10 +47,15 @@ TEMPLATES: dict[str, Callable[[list[str]], str]] = {
 _BITWISE = {"and_": "&", "or_": "|", "xor": "^"}
 
 
+# the scalar ops that backend/numba/vmath.py computes (named here so that generating code,
+# which runs before any native compile, does not import Numba)
+VECTOR_MATH = frozenset({"exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus"})
+
+
 def vectorised(name: str, dtype) -> bool:
     """Whether the scalar op ``name`` is computed by ``vmath`` (vectorisable math, not
     the C library's scalar functions) for results of ``dtype``."""
-    return np.dtype(dtype) in (np.float32, np.float64) and name in vmath.FUNCTIONS
+    return np.dtype(dtype) in (np.float32, np.float64) and name in VECTOR_MATH
 
 
 def _vmath_call(name: str, dtype, arg: str) -> str:

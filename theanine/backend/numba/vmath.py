@@ -13,8 +13,8 @@ float32 ``exp`` is 2.4 ulp there); 3 for ``sigmoid`` and ``softplus``, which com
 and for float64 ``expm1`` and ``tanh``. The float64 versions (suffix ``64``, ``expm1_64``)
 use Taylor coefficients.
 
-The element-wise code generator (``scalar.py``) calls these for float32 and float64
-operands.
+The element-wise code generator (``scalar.py``, whose ``VECTOR_MATH`` names them) calls
+these for float32 and float64 operands.
 """
 
 from __future__ import annotations
@@ -299,8 +299,3 @@ def sigmoid64(x):
 @njit(**_JIT)
 def softplus64(x):
     return (x if x > D(0.0) else D(0.0)) + log1p64(exp64(-abs(x)))
-
-
-FUNCTIONS = frozenset({"exp", "expm1", "log", "log1p", "tanh", "sigmoid", "softplus"})
-"""Scalar ops computed here for float32 and float64 operands (float64: ``name + '64'``,
-``expm1_64``)."""
