@@ -529,11 +529,13 @@ def test_identical_kernels_are_one_function():
 
 @pytest.mark.parametrize("profile", [False, True])
 def test_a_long_program_is_cut_into_segment_functions(profile, monkeypatch):
-    """Bodies longer than SEGMENT_NODES nodes become several functions; values crossing a
-    cut (arguments, constants, results read much later) arrive, updates are kept."""
+    """Bodies longer than SEGMENT_MIN nodes become functions of SEGMENT_NODES nodes;
+    values crossing a cut (arguments, constants, results read much later) arrive, updates
+    are kept. Shorter bodies stay one function."""
     from theanine.backend.numba import linker
 
     monkeypatch.setattr(linker, "SEGMENT_NODES", 3)
+    monkeypatch.setattr(linker, "SEGMENT_MIN", 8)
     x, y = T.dvector("x"), T.dvector("y")
     W = shared(rng.normal(size=(4, 4)), "W")
     h, hs = x, []
@@ -558,6 +560,10 @@ def test_a_long_program_is_cut_into_segment_functions(profile, monkeypatch):
     np.testing.assert_allclose(W1, W.get_value(), rtol=1e-12)
     if profile:
         assert f.profile.native_calls == 1
+    monkeypatch.setattr(linker, "SEGMENT_MIN", 10_000)
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        short = function([x, y], outs, updates=updates, profile=profile)
+    assert "def _segment" not in short._run.source
 
 
 @pytest.mark.parametrize("shape", [(7, 5), (6,), (3, 4, 5), (0, 4)])
@@ -598,3 +604,44 @@ def test_profile_times_every_node_of_the_native_program(capsys):
     prof.summary()
     out = capsys.readouterr().out
     assert "calls: 3 (3 native)" in out and "Dot" in out
+
+
+@pytest.mark.parametrize("layout", ["C", "strided", "0-d"])
+def test_updates_made_in_place_are_left_in_the_buffer_not_returned(layout):
+    """An update computed in its variable's own buffer is not returned by the program (one
+    array less to box per call): the variable keeps its array, now holding the new value;
+    a strided variable is updated in a contiguous copy that is copied back."""
+    from theanine.backend.numba.linker import written_in_place
+
+    base = rng.normal(size=(6, 8))
+    value = {"C": base[:3].copy(), "strided": base[::2, ::2], "0-d": np.array(1.5)}[layout]
+    W = shared(np.zeros_like(value), "W")
+    W.set_value(value.copy() if layout != "strided" else value, borrow=True)
+    x = T.dscalar("x")
+    cost = (W * x).sum()
+    f = _native([x], cost, updates=[(W, W - 0.5 * x * W)])
+    mapping = written_in_place(f.maker.fgraph)
+    assert list(mapping.values()) == [f.maker.fgraph.inputs.index(W)], mapping
+    assert f._run.returned == [0]
+    held = W.get_value(borrow=True)
+    want = value.copy()
+    for step in range(3):
+        got = f(0.25 + step)
+        np.testing.assert_allclose(got, (want * (0.25 + step)).sum())
+        want = want - 0.5 * (0.25 + step) * want
+        np.testing.assert_allclose(W.get_value(), want)
+    assert f._run.state == "ready" and f._run.fallbacks == 0
+    assert W.get_value(borrow=True) is held  # the same array, updated in place
+    if layout == "strided":
+        np.testing.assert_allclose(base[::2, ::2], want)  # written through the view
+
+
+def test_an_update_not_in_place_is_still_returned():
+    W = shared(rng.normal(size=4), "W")
+    x = T.dvector("x")
+    # W is read after the update's node could overwrite it (the output needs the old W)
+    f = _native([x], W * 2 + x, updates=[(W, T.concatenate([W[1:], W[:1]]))])
+    w0 = W.get_value()
+    np.testing.assert_allclose(f(np.ones(4)), w0 * 2 + 1)
+    np.testing.assert_allclose(W.get_value(), np.roll(w0, -1))
+    assert f._run.returned == [0, 1]

@@ -410,7 +410,12 @@ class Function:
         self._direct_ok = hasattr(self._run, "direct") and self.profile is None \
             and not self._input_updates
         self._out_copy = [copy for _, copy in self._out_cells]
-        self._upd_plan = [(st, n_out + k, copy) for k, (st, _, copy) in enumerate(self._updates)]
+        # where each update is in the direct path's results; an update the program leaves
+        # in its own variable's buffer is not returned and needs no storing
+        returned = getattr(self._run, "returned", range(len(outputs)))
+        at = {o: pos for pos, o in enumerate(returned)}
+        self._upd_plan = [(st, at[n_out + k], copy)
+                          for k, (st, _, copy) in enumerate(self._updates) if n_out + k in at]
         self._plain = single and not self._upd_plan and not self._out_copy[0] if n_out else False
 
     def _make_filter(self, pos: int, inp: In, allow_input_downcast: bool | None):

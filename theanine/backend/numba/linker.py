@@ -36,9 +36,13 @@ from theanine.rewrite.rules.fusion import _cores
 _LOCK = threading.Lock()
 PROFILE = "_prof"  # a profiled program's per-node nanoseconds (its last argument but one)
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
-# Numba's compile time grows faster than a function's length (W7's body of 220 nodes took
-# 10 s, of 440 nodes 59 s): a longer body is cut into functions of this many nodes
+# Numba's compile time grows faster than a function's length (W7 with 40 layers, a body
+# of 440 nodes: 56 s in one function, 24 s cut every 48 nodes), but each cut costs too:
+# a callee's code is linked, optimised and emitted again in its caller (W4, 88 nodes:
+# 14.5 s in one function, 17.4 s in two; W7's 220 nodes take 12 s either way). A body
+# longer than SEGMENT_MIN nodes is cut into functions of SEGMENT_NODES nodes.
 SEGMENT_NODES = 48
+SEGMENT_MIN = 160
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
 # compiling children at once: one core stays free for the functions running meanwhile (a
 # script with many functions would otherwise start as many compilers as it has functions)
@@ -118,7 +122,8 @@ def runtime_hash() -> str:
 
 def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
                       constants_as_args: bool = True, timed: list | None = None,
-                      entry: bool = False) -> tuple[list[str], list, list[str]]:
+                      entry: bool = False, written_back: dict | None = None
+                      ) -> tuple[list[str], list, list[str]]:
     """Lines of a njit function computing ``fgraph``'s outputs from its inputs.
 
     Constants become extra arguments (``constants_as_args``) or module globals (for inner
@@ -127,7 +132,10 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     ``_prof`` (int64, one entry per node), and adds each node's nanoseconds to its entry.
     ``entry``: the program's entry point, called from Python with arrays of any layout,
     which its body sees C-typed (layout.py), and which sets BLAS's thread count
-    (blas_kernels.py). Returns ``(lines, constants, unsupported ops)``.
+    (blas_kernels.py). ``written_back`` (entry only): output index -> input index of the
+    updates computed in their own input's buffer (:func:`written_in_place`), which the
+    entry does not return but leaves in that input (copied back when the body worked on a
+    contiguous copy of it). Returns ``(lines, constants, unsupported ops)``.
     """
     from theanine.backend.numba.kernels import BLAS_THREADS, ENTRY, INTERNAL, generator_for, python_node
 
@@ -209,7 +217,7 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
 
     last = [BLAS_THREADS] if timed is None else [PROFILE, BLAS_THREADS]
     main = sched.main
-    if len(main) <= SEGMENT_NODES:
+    if len(main) <= max(SEGMENT_MIN, SEGMENT_NODES):
         body = run(main)
     else:  # the body cut into functions of SEGMENT_NODES nodes, called in turn
         chunks = [main[i:i + SEGMENT_NODES] for i in range(0, len(main), SEGMENT_NODES)]
@@ -237,7 +245,8 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     for v in fgraph.outputs:
         if v not in names and isinstance(v, Constant):
             constant_name(v)
-    rets = [names[v] for v in fgraph.outputs]
+    written_back = written_back or {}
+    rets = [names[v] for k, v in enumerate(fgraph.outputs) if k not in written_back]
     ret = f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})"
     if not entry:
         lines = [INTERNAL, f"def {name}({', '.join(args + last)}):"]
@@ -245,12 +254,28 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     # one function, not an entry calling the body: Numba links and optimises a callee
     # again in each caller (W4: 3.7 s of a 22 s compile)
     head = [f"{a} = _c(_{a})" for a in args]
+    body += [f"_wb(_a{i}, {names[fgraph.outputs[o]]})" for o, i in sorted(written_back.items())]
     if "_blas_kernels" in ctx.helpers:
         head.append(f"_blas_enter({BLAS_THREADS})")
         body.append(f"_blas_exit({BLAS_THREADS})")
     lines = [ENTRY, f"def {name}({', '.join([f'_{a}' for a in args] + last)}):"]
     return (lines + ["    " + line for line in head + body] + ["    " + ret], constants,
             unsupported)
+
+
+def written_in_place(fgraph: FunctionGraph) -> dict[int, int]:
+    """The updates whose value is their shared variable's own buffer, overwritten in
+    place (a chain of destroy maps back to it, or no change at all): output index ->
+    input index. A native program need not return them (boxing an array costs about
+    0.3 us a call), nor the function store them."""
+    found = {}
+    for out_idx, in_idx in fgraph.update_mapping.items():
+        v, own = fgraph.outputs[out_idx], fgraph.inputs[in_idx]
+        while v is not own and v.owner is not None and v.owner.op.destroy_map.get(v.index):
+            v = v.owner.inputs[v.owner.op.destroy_map[v.index][0]]
+        if v is own:
+            found[out_idx] = in_idx
+    return found
 
 
 def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[str] | None:
@@ -277,10 +302,12 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
     return [f"{', '.join(outs)} = {name}({', '.join(ins + [BLAS_THREADS])})"]
 
 
-def build_source(fgraph: FunctionGraph, timed: list | None = None
+def build_source(fgraph: FunctionGraph, timed: list | None = None,
+                 written_back: dict | None = None
                  ) -> tuple[str | None, list, list[str], list[str]]:
     """Generate the program's module source (timing each node into ``_prof`` when given
-    ``timed``: see :func:`generate_function`).
+    ``timed``, leaving the updates ``written_back`` in their inputs: see
+    :func:`generate_function`).
 
     Returns ``(source, constants, unsupported, python_nodes)``: ``python_nodes`` run their
     NumPy implementation from the program (objmode); source is None when some node can
@@ -290,13 +317,15 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None
 
     ctx = Context()
     lines, constants, unsupported = generate_function(fgraph, "program", ctx, timed=timed,
-                                                      entry=True)
+                                                      entry=True, written_back=written_back)
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes
     head = [f"# runtime {runtime_hash()}", "import math", "import numba", "import numpy as np",
             "from theanine.backend.numba import vmath as _vm",
             "from theanine.backend.numba.layout import c_contiguous as _c"]
+    if written_back:
+        head.append("from theanine.backend.numba.layout import write_back as _wb")
     if timed is not None:
         head.append("from theanine.backend.numba.timing import now_ns as _now")
     head.append("")
@@ -372,7 +401,8 @@ class NumbaRunner:
     """Runs a function natively once its program is compiled, on the VM until then."""
 
     def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: str,
-                 constants: list, profile: Any = None, timed: list | None = None) -> None:
+                 constants: list, profile: Any = None, timed: list | None = None,
+                 written_back: dict | None = None) -> None:
         self.vm = vm
         self.source = source
         # constants are read-only arrays; the program gets writeable copies (one type each),
@@ -384,7 +414,13 @@ class NumbaRunner:
         self.arg_cells = [storage[v] for v in fgraph.inputs] + \
             [[np.array(c)] for c in constants] + \
             ([[self.node_ns]] if timed is not None else []) + [[self.blas_threads]]
-        self.out_cells = [storage[v] for v in fgraph.outputs]
+        written_back = written_back or {}
+        #: the indices of the outputs the program returns, in order (the others are
+        #: updates it leaves in their inputs' buffers: ``written_back``)
+        self.returned = [k for k in range(len(fgraph.outputs)) if k not in written_back]
+        self.out_cells = [storage[fgraph.outputs[k]] for k in self.returned]
+        self.kept_cells = [(storage[fgraph.outputs[o]], storage[fgraph.inputs[i]])
+                           for o, i in written_back.items()]
         self.native = None
         self.calls = 0
         self.fallbacks = 0  # calls the native program refused (re-run on the VM)
@@ -555,6 +591,8 @@ class NumbaRunner:
             return self.vm()
         for c, v in zip(self.out_cells, res):
             c[0] = v
+        for c, own in self.kept_cells:
+            c[0] = own[0]
 
 
 class NumbaLinker:
@@ -565,10 +603,12 @@ class NumbaLinker:
     def make_runner(self, fgraph: FunctionGraph, storage: dict, profile: Any = None):
         vm = VM(fgraph, storage, profile)
         timed: list | None = [] if profile is not None else None
-        source, constants, unsupported, python_nodes = build_source(fgraph, timed)
+        written_back = written_in_place(fgraph)
+        source, constants, unsupported, python_nodes = build_source(fgraph, timed, written_back)
         fgraph.native_report = {"linker": "numba", "unsupported": unsupported,
                                 "native": source is not None, "python_nodes": python_nodes}
         if source is None:
             return vm
-        runner = NumbaRunner(fgraph, storage, vm, source, constants, profile, timed)
+        runner = NumbaRunner(fgraph, storage, vm, source, constants, profile, timed,
+                             written_back)
         return runner
