@@ -411,6 +411,7 @@ class NumbaRunner:
         self.blas_threads = np.zeros(2, np.int64)
         self.timed = timed
         self.node_ns = np.zeros(len(timed) if timed else 0, np.int64)
+        self.n_inputs = len(fgraph.inputs)
         self.arg_cells = [storage[v] for v in fgraph.inputs] + \
             [[np.array(c)] for c in constants] + \
             ([[self.node_ns]] if timed is not None else []) + [[self.blas_threads]]
@@ -530,13 +531,16 @@ class NumbaRunner:
             return None
         if self.blas_cap is not None:
             self._lift_blas_cap()
-        cells = self.arg_cells[n_explicit:]
+        # shared values are read from their cells at each call; the constants, the
+        # profile and BLAS records are the same arrays at every call
+        cells = self.arg_cells[n_explicit:self.n_inputs]
+        fixed = tuple(c[0] for c in self.arg_cells[self.n_inputs:])
         if not cells:
-            return native
+            return (lambda *a: native(*a, *fixed)) if fixed else native
         if len(cells) == 1:
             (c,) = cells
-            return lambda *a: native(*a, c[0])
-        return lambda *a: native(*a, *[c[0] for c in cells])
+            return lambda *a: native(*a, c[0], *fixed)
+        return lambda *a: native(*a, *[c[0] for c in cells], *fixed)
 
     def native_failed(self) -> None:
         """After the native program raised: give BLAS back the thread count the program
