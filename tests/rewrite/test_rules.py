@@ -341,6 +341,36 @@ def test_block_kernels_equal_numpy_op_by_op(case):
     np.testing.assert_allclose(got[1], want[1], rtol=tol * 10, atol=tol * n)
 
 
+@pytest.mark.parametrize("inplace", [False, True])
+def test_a_fused_scale_of_a_large_array_is_one_ufunc_call(inplace, monkeypatch):
+    """A composite whose only step over whole arrays is its last (scalars combined, then
+    one multiply: W4's embedding update) runs as one ufunc call, not block by block; its
+    values (in place or not) are NumPy's. A chain with two such steps keeps the blocks."""
+    from theanine.rewrite.rules.fusion import Composite, FusedElemwise
+
+    calls = []
+    real = Composite.evaluate_blocks
+    monkeypatch.setattr(Composite, "evaluate_blocks",
+                        lambda self, *a: (calls.append(self), real(self, *a))[1])
+    # (1, 1) inputs: the scalars are combined inside the composite
+    lr, c = T.tensor("float32", (1, 1), "lr"), T.tensor("float64", (1, 1), "c")
+    E0 = rng.normal(size=(700, 400))
+    E = theanine.shared(E0.copy(), "E")
+    scale = E * (c - T.cast(lr, "float64") * c)
+    kw = dict(updates=[(E, scale)]) if inplace else {}
+    f = function([lr, c], [] if inplace else scale, mode=Mode(linker="vm"), **kw)
+    (node,) = [n for n in f.maker.fgraph.toposort() if isinstance(n.op, FusedElemwise)]
+    assert node.op.scalar_op.one_pass and bool(node.op.inplace_pattern) == inplace
+    got = f(np.full((1, 1), 0.25, "float32"), np.full((1, 1), 0.5))
+    want = E0 * (0.5 - 0.25 * 0.5)
+    np.testing.assert_allclose(E.get_value() if inplace else got, want, rtol=1e-12)
+    row = T.tensor("float64", (1, 400), "row")
+    r = rng.normal(size=(1, 400))
+    two = function([row], E * row + E * 2, mode=Mode(linker="vm"))
+    np.testing.assert_allclose(two(r), E.get_value() * r + E.get_value() * 2, rtol=1e-12)
+    assert len(calls) == 1 and not calls[0].one_pass
+
+
 def test_only_compute_bound_fused_expressions_are_split_across_cores(monkeypatch):
     """A large scale-and-add runs on one core (memory-bound: a second one only adds thread
     start-up); an expression with a transcendental op is split into one share per core."""
