@@ -6,8 +6,7 @@ strides, and the element-wise loops stay scalar: W4's in-place pass over its 8,2
 embedding took 1.3 ms instead of 0.3 ms. The program's entry point therefore hands its
 body C-typed arrays: the arguments themselves when they are C-contiguous (nearly always),
 contiguous copies otherwise. An argument updated in place is then updated in the copy,
-which the program copies back into the argument (:func:`write_back`), so results are the
-same either way.
+which the program copies back into the argument, so results are the same either way.
 """
 
 from __future__ import annotations
@@ -61,25 +60,3 @@ def _c_contiguous(a):
         return np.ascontiguousarray(a)
     return impl
 
-
-def write_back(dst, src):
-    """Copy ``src`` into ``dst`` unless it is ``dst``'s buffer already: the end of an
-    update computed in place, in a contiguous copy of ``dst`` or in ``dst`` itself (only
-    callable from native code)."""
-    raise NotImplementedError("only callable from native code")
-
-
-@overload(write_back)
-def _write_back(dst, src):
-    if not isinstance(dst, types.Array):
-        return None
-    if dst.ndim == 0:
-        def impl0(dst, src):
-            if dst.ctypes.data != src.ctypes.data:
-                dst[()] = src[()]
-        return impl0
-
-    def impl(dst, src):
-        if dst.ctypes.data != src.ctypes.data:
-            dst[...] = src
-    return impl

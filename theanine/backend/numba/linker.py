@@ -137,7 +137,8 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     entry does not return but leaves in that input (copied back when the body worked on a
     contiguous copy of it). Returns ``(lines, constants, unsupported ops)``.
     """
-    from theanine.backend.numba.kernels import BLAS_THREADS, ENTRY, INTERNAL, generator_for, python_node
+    from theanine.backend.numba.kernels import (BLAS_THREADS, ENTRY, INTERNAL, assign, generator_for,
+                                                python_node)
 
     names: dict = {}
     args = []
@@ -254,7 +255,10 @@ def generate_function(fgraph: FunctionGraph, name: str, ctx: Any,
     # one function, not an entry calling the body: Numba links and optimises a callee
     # again in each caller (W4: 3.7 s of a 22 s compile)
     head = [f"{a} = _c(_{a})" for a in args]
-    body += [f"_wb(_a{i}, {names[fgraph.outputs[o]]})" for o, i in sorted(written_back.items())]
+    for o, i in sorted(written_back.items()):  # (updated in a contiguous copy of _a<i>)
+        v, nd = names[fgraph.outputs[o]], fgraph.outputs[o].ndim
+        body += [f"if _a{i}.ctypes.data != {v}.ctypes.data:",
+                 "    " + assign(f"_a{i}", v, nd, nd, ctx)]
     if "_blas_kernels" in ctx.helpers:
         head.append(f"_blas_enter({BLAS_THREADS})")
         body.append(f"_blas_exit({BLAS_THREADS})")
@@ -324,8 +328,6 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None,
     head = [f"# runtime {runtime_hash()}", "import math", "import numba", "import numpy as np",
             "from theanine.backend.numba import vmath as _vm",
             "from theanine.backend.numba.layout import c_contiguous as _c"]
-    if written_back:
-        head.append("from theanine.backend.numba.layout import write_back as _wb")
     if timed is not None:
         head.append("from theanine.backend.numba.timing import now_ns as _now")
     head.append("")
