@@ -645,3 +645,32 @@ def test_an_update_not_in_place_is_still_returned():
     np.testing.assert_allclose(f(np.ones(4)), w0 * 2 + 1)
     np.testing.assert_allclose(W.get_value(), np.roll(w0, -1))
     assert f._run.returned == [0, 1]
+
+
+def test_a_scan_step_compiles_only_when_no_program_containing_it_is_in_use():
+    """The step of a scan compiled into a program is a function of its own (the VM runs
+    it before the program is ready): it is not compiled while that program is in use,
+    only once the program has failed."""
+    from theanine.scan.op import Scan
+
+    x = T.dvector("x")
+    hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
+                          outputs_info=T.zeros((), "float64"))
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=2):
+        f = function([x], hs[-1])
+    (node,) = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    step = node.op._fn
+    assert set(step._run.enclosing) == {f._run}
+    v = rng.normal(size=5)
+    want = 0.0
+    for a in v:
+        want = np.tanh(want * 0.5 + a)
+    np.testing.assert_allclose(f(v), want)  # on the VM: five steps, each a hot call
+    assert step._run.calls >= 2 and step._run.state == "pending" and step._run._covered()
+    np.testing.assert_allclose(f(v), want)  # the program compiles, the step does not
+    assert f._run.state == "ready" and step._run.state == "pending"
+    f._run.state = "failed"  # as if the program had not compiled
+    assert not step._run._covered()
+    args = [np.asarray(v[0]), np.asarray(0.0)]
+    step(*args[:len(step.ins)])
+    assert step._run.state == "ready", step._run.error

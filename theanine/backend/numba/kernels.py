@@ -57,6 +57,9 @@ class Context:
         self.helpers: dict[str, str] = parent.helpers if parent else {}
         # ops run by their NumPy perform (objmode)
         self.python_nodes: list[str] = parent.python_nodes if parent else []
+        # the native runners of inner functions whose graphs the program contains (scan
+        # steps): they need not compile while the program is in use
+        self.enclosed: list = parent.enclosed if parent else []
         self._n = 0
 
     def local(self) -> "Context":
@@ -824,7 +827,10 @@ def scan(node, ins, outs, ctx):
 
     op = node.op
     info = op.info
-    inner_fg = op._compiled().maker.fgraph
+    inner_fn = op._compiled()
+    inner_fg = inner_fn.maker.fgraph
+    if hasattr(inner_fn._run, "enclosing"):
+        ctx.enclosed.append(inner_fn._run)
     inner = ctx.unique("scan_step")
     lines_inner, _, unsupported = generate_function(inner_fg, inner, ctx, constants_as_args=False)
     if unsupported:

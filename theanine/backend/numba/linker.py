@@ -20,6 +20,7 @@ import os
 import sys
 import tempfile
 import threading
+import weakref
 import time
 import warnings
 from typing import Any
@@ -308,14 +309,15 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
 
 def build_source(fgraph: FunctionGraph, timed: list | None = None,
                  written_back: dict | None = None
-                 ) -> tuple[str | None, list, list[str], list[str]]:
+                 ) -> tuple[str | None, list, list[str], list[str], list]:
     """Generate the program's module source (timing each node into ``_prof`` when given
     ``timed``, leaving the updates ``written_back`` in their inputs: see
     :func:`generate_function`).
 
-    Returns ``(source, constants, unsupported, python_nodes)``: ``python_nodes`` run their
-    NumPy implementation from the program (objmode); source is None when some node can
-    run in neither way (``unsupported`` names their ops).
+    Returns ``(source, constants, unsupported, python_nodes, enclosed)``: ``python_nodes``
+    run their NumPy implementation from the program (objmode); source is None when some
+    node can run in neither way (``unsupported`` names their ops); ``enclosed`` are the
+    runners of the inner functions (scan steps) the program contains.
     """
     from theanine.backend.numba.kernels import Context
 
@@ -324,7 +326,7 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None,
                                                       entry=True, written_back=written_back)
     python_nodes = list(ctx.python_nodes)
     if unsupported:
-        return None, constants, unsupported, python_nodes
+        return None, constants, unsupported, python_nodes, []
     head = [f"# runtime {runtime_hash()}", "import math", "import numba", "import numpy as np",
             "from theanine.backend.numba import vmath as _vm",
             "from theanine.backend.numba.layout import c_contiguous as _c"]
@@ -332,7 +334,7 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None,
         head.append("from theanine.backend.numba.timing import now_ns as _now")
     head.append("")
     source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
-    return source, constants, [], python_nodes
+    return source, constants, [], python_nodes, ctx.enclosed
 
 
 def load_program(source: str, folder: str | None = None) -> Any:
@@ -404,7 +406,7 @@ class NumbaRunner:
 
     def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: str,
                  constants: list, profile: Any = None, timed: list | None = None,
-                 written_back: dict | None = None) -> None:
+                 written_back: dict | None = None, enclosed: list | None = None) -> None:
         self.vm = vm
         self.source = source
         # constants are read-only arrays; the program gets writeable copies (one type each),
@@ -440,6 +442,17 @@ class NumbaRunner:
         # the BLAS cap while the child compiles: "wanted" (set by the compile thread),
         # "held" (applied on the calling thread), then None again once native code runs
         self.blas_cap: str | None = None
+        # the runners of functions whose programs contain this one's graph (a scan step's):
+        # while one of them is in use, compiling this one would only delay theirs (W4: the
+        # two scan steps' compiles held the compiling child for 9 s before the program's)
+        self.enclosing: weakref.WeakSet = weakref.WeakSet()  # (not kept alive by it)
+        for r in enclosed or ():
+            r.enclosing.add(self)
+
+    def _covered(self) -> bool:
+        """Whether a function in use whose program contains this graph compiles, or has."""
+        return any(r.state in ("compiling", "ready") or (r.state == "pending" and r.calls)
+                   for r in self.enclosing)
 
     def _compile(self, types: tuple) -> None:
         t0 = time.perf_counter()
@@ -579,7 +592,8 @@ class NumbaRunner:
                 _BLAS_CAP.acquire()
         if native is None:
             self.calls += 1
-            if self.state == "pending" and self.calls >= self.hot_calls:
+            if self.state == "pending" and self.calls >= self.hot_calls and not (
+                    len(self.enclosing) and self._covered()):
                 self.start(self.compile_mode)
                 native = self.native
             if native is None:
@@ -610,11 +624,12 @@ class NumbaLinker:
         vm = VM(fgraph, storage, profile)
         timed: list | None = [] if profile is not None else None
         written_back = written_in_place(fgraph)
-        source, constants, unsupported, python_nodes = build_source(fgraph, timed, written_back)
+        source, constants, unsupported, python_nodes, enclosed = build_source(
+            fgraph, timed, written_back)
         fgraph.native_report = {"linker": "numba", "unsupported": unsupported,
                                 "native": source is not None, "python_nodes": python_nodes}
         if source is None:
             return vm
         runner = NumbaRunner(fgraph, storage, vm, source, constants, profile, timed,
-                             written_back)
+                             written_back, enclosed)
         return runner
