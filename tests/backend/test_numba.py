@@ -184,12 +184,11 @@ def test_assignments_broadcast_overlap_and_join():
 def test_generated_assignment_reads_an_overlapping_value_first(op, tmp_path):
     """kernels.assign's loop copies an overlapping source first, as NumPy's ``d[...] = s``."""
     from theanine.backend.numba.kernels import Context, assign
-    from theanine.backend.numba.linker import load_program
+    from theanine.backend.numba.linker import Source, load_program
 
     ctx = Context()
     line = assign("d", "s", 2, 2, ctx, op=op)
-    source = "\n".join(["import numba", "import numpy as np", *ctx.helpers.values(),
-                        "@numba.njit", "def run(d, s):", f"    {line}", ""])
+    source = Source(ctx.helpers, ["@numba.njit", "def run(d, s):", f"    {line}"])
     run = load_program(source, str(tmp_path)).run
     a = rng.normal(size=(5, 4))
     for d, s in [(slice(1, None), slice(None, -1)), (slice(None, -1), slice(1, None))]:
@@ -522,7 +521,7 @@ def test_identical_kernels_are_one_function():
     f = _compare([x], h * 2.0, [rng.normal(size=(4, 8)).astype("float32")], rtol=1e-4)
     source = build_source(f.maker.fgraph)[0]
     kernels = source.count("def _kernel_")
-    calls = sum(line.count("_kernel_") for line in source.split("\n")
+    calls = sum(line.count("_kernel_") for line in str(source).split("\n")
                 if "= _kernel_" in line)
     assert calls >= len(Ws) and kernels < calls, (kernels, calls)
 
@@ -674,3 +673,36 @@ def test_a_scan_step_compiles_only_when_no_program_containing_it_is_in_use():
     args = [np.asarray(v[0]), np.asarray(0.0)]
     step(*args[:len(step.ins)])
     assert step._run.state == "ready", step._run.error
+
+
+def test_programs_share_the_compiled_helpers_they_have_in_common(tmp_path):
+    """Each compiled helper (a kernel, a scan step) is a module of its own named by its
+    text: two programs with the same step and kernels (a training and a test function)
+    use one compiled copy; a corrupt helper file is rewritten."""
+    import glob
+
+    from theanine.backend.numba import linker
+
+    x, y = T.dvector("x"), T.dscalar("y")
+    hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
+                          outputs_info=T.zeros((), "float64"))
+    with config.change_flags(compiledir=str(tmp_path)):
+        f = _native([x], hs[-1])
+        g = _native([x, y], [hs[-1] * y, hs.sum()])
+        v = rng.normal(size=6)
+        want = f(v)
+        np.testing.assert_allclose(g(v, 2.0)[0], 2 * want)
+        assert f._run.state == g._run.state == "ready"
+        stems = [{s for s, _ in r.source.modules if s.startswith("helper_")}
+                 for r in (f._run, g._run)]
+        (step,) = [s for s, t in f._run.source.modules if "def scan_step_" in t]
+        assert step in stems[0] & stems[1]
+        module = linker._import(linker.cache_dir(), step)
+        (dispatcher,) = [v for k, v in vars(module).items() if k.startswith("scan_step_")]
+        assert len(dispatcher.overloads) == 1  # compiled once, for both programs
+        path = sorted(glob.glob(f"{tmp_path}/*/helper_*.py"))[0]
+        open(path, "w").write("this is not python(")
+        linker._MODULES.clear()
+        h = _native([x], hs[-1])
+        np.testing.assert_allclose(h(v), want)
+        assert h._run.state == "ready"

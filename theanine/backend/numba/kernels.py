@@ -831,11 +831,15 @@ def scan(node, ins, outs, ctx):
     inner_fg = inner_fn.maker.fgraph
     if hasattr(inner_fn._run, "enclosing"):
         ctx.enclosed.append(inner_fn._run)
-    inner = ctx.unique("scan_step")
-    lines_inner, _, unsupported = generate_function(inner_fg, inner, ctx, constants_as_args=False)
+    lines_inner, _, unsupported = generate_function(inner_fg, "scan_step", ctx,
+                                                    constants_as_args=False)
     if unsupported:
         return None
-    ctx.helper(inner, "\n".join(lines_inner))
+    # named by its text: the same step in another program (a test function's) is the
+    # same helper, compiled once
+    text = "\n".join(lines_inner)
+    inner = f"scan_step_{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    ctx.helper(inner, text.replace("def scan_step(", f"def {inner}(", 1))
     S, R, K = info.n_seqs, info.n_rec, info.n_nitsot
     n_steps, *rest = ins
     seqs, inits, nonseqs = rest[:S], rest[S:S + R], rest[S + R:]

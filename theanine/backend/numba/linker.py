@@ -3,7 +3,9 @@
 The program's source is generated from the kernels of ``kernels.py``, written to the
 compile cache (``config.compiledir``) under a hash of its text and of the Python, NumPy
 and Numba versions, and compiled with ``numba.njit(cache=True)``, so a second run of a
-script loads machine code from disk. A function never waits for Numba: it runs on the
+script loads machine code from disk. Its helper functions (kernels, scan steps) are
+modules of their own named by their text (:class:`Source`), compiled once for every
+program that uses them. A function never waits for Numba: it runs on the
 NumPy VM until its native program is ready: once the function is hot, a child process
 compiles it into the cache and the function loads it from there (``numba_compile=
 'background'``, the default; ``'thread'`` compiles in a thread of this process, which
@@ -20,9 +22,9 @@ import os
 import sys
 import tempfile
 import threading
-import weakref
 import time
 import warnings
+import weakref
 from typing import Any
 
 import numpy as np
@@ -327,61 +329,158 @@ def build_source(fgraph: FunctionGraph, timed: list | None = None,
     python_nodes = list(ctx.python_nodes)
     if unsupported:
         return None, constants, unsupported, python_nodes, []
-    head = [f"# runtime {runtime_hash()}", "import math", "import numba", "import numpy as np",
-            "from theanine.backend.numba import vmath as _vm",
-            "from theanine.backend.numba.layout import c_contiguous as _c"]
-    if timed is not None:
-        head.append("from theanine.backend.numba.timing import now_ns as _now")
-    head.append("")
-    source = "\n".join(head + list(ctx.helpers.values()) + [""] + lines) + "\n"
-    return source, constants, [], python_nodes, ctx.enclosed
+    return Source(ctx.helpers, lines), constants, [], python_nodes, ctx.enclosed
 
 
-def load_program(source: str, folder: str | None = None) -> Any:
-    """Write ``source`` to the cache (``folder``, by default :func:`cache_dir`) atomically
-    and import it; a corrupt file is rebuilt."""
-    key = hashlib.sha256(source.encode()).hexdigest()[:24]
+_HEADER = ["import math", "import numba", "import numpy as np",
+           "from theanine.backend.numba import vmath as _vm",
+           "from theanine.backend.numba.layout import c_contiguous as _c",
+           "from theanine.backend.numba.linker import helper_module as _hm"]
+_TIMING = "from theanine.backend.numba.timing import now_ns as _now"
+
+
+class Source:
+    """A generated program as module texts: each compiled helper function (kernels, scan
+    steps, segments, loops) in a module of its own named by a hash of its text, so every
+    program using it shares one compiled copy, in a process and in the on-disk cache (W4's
+    test function reuses the training function's kernels), then the program's module.
+
+    A module imports the helper functions it calls from their modules and repeats the
+    import lines and constants it reads. ``str(source)`` is every text, for reading.
+    """
+
+    def __init__(self, helpers: dict[str, str], program: list[str]) -> None:
+        import ast
+
+        self.modules: list[tuple[str, str]] = []  # (file stem, text), the program last
+        owner, defines, uses, compiled = {}, {}, {}, {}
+        for name, text in helpers.items():
+            tree = ast.parse(text)
+            names: set[str] = set()
+            for st in tree.body:
+                if isinstance(st, ast.FunctionDef):
+                    names.add(st.name)
+                elif isinstance(st, (ast.Import, ast.ImportFrom)):
+                    names.update((a.asname or a.name).split(".")[0] for a in st.names)
+                elif isinstance(st, ast.Assign):
+                    names.update(t.id for t in st.targets if isinstance(t, ast.Name))
+            compiled[name] = any(isinstance(st, ast.FunctionDef) for st in tree.body)
+            defines[name] = names
+            uses[name] = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - names
+            for n in names:
+                owner[n] = name
+        keys: dict[str, str] = {}
+
+        def module(used: set[str], body: str, stem: str) -> str:
+            plain, seen = [], set()
+            todo = [owner[n] for n in sorted(used) if n in owner]
+            while todo:  # the plain lines read, and the plain lines those read
+                h = todo.pop()
+                if h in seen or compiled[h]:
+                    continue
+                seen.add(h)
+                plain.append(h)
+                todo += [owner[n] for n in sorted(uses[h]) if n in owner]
+            imports = [f"{n} = _hm(__file__, {key_of(owner[n])!r}).{n}"
+                       for n in sorted(used) if n in owner and compiled[owner[n]]]
+            deps = sorted({key_of(owner[n]) for n in used if n in owner and compiled[owner[n]]})
+            text = "\n".join([f"# runtime {runtime_hash()}"] + _HEADER
+                             + ([_TIMING] if "_now" in used else [])
+                             + [helpers[h] for h in helpers if h in seen] + imports
+                             + [f"_DEPS = {tuple(deps)!r}", "", body]) + "\n"
+            key = hashlib.sha256(text.encode()).hexdigest()[:24]
+            self.modules.append((f"{stem}_{key}", text))
+            return key
+
+        def key_of(h: str) -> str:
+            if h not in keys:
+                keys[h] = module(uses[h], helpers[h], "helper")
+            return keys[h]
+
+        body = "\n".join(program)
+        used = {n.id for n in ast.walk(ast.parse(body)) if isinstance(n, ast.Name)}
+        self.key = module(used, body, "program")
+
+    def __str__(self) -> str:
+        return "\n".join(text for _, text in self.modules)
+
+    def count(self, sub: str) -> int:
+        """Occurrences of ``sub`` in every text."""
+        return str(self).count(sub)
+
+    def __contains__(self, sub: str) -> bool:
+        return sub in str(self)
+
+
+def load_program(source: Source, folder: str | None = None) -> Any:
+    """Write the modules of ``source`` to the cache (``folder``, by default
+    :func:`cache_dir`) atomically, each unless it is there already (a corrupt file is
+    rewritten), and import the program's."""
+    with _LOCK:
+        if source.key in _MODULES:
+            return _MODULES[source.key]
+    folder = folder or cache_dir()
+    os.makedirs(folder, exist_ok=True)
+    for stem, text in source.modules:
+        path = os.path.join(folder, f"{stem}.py")
+        if not os.path.exists(path) or open(path, encoding="utf-8").read() != text:
+            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp, path)  # atomic: concurrent writers leave one whole file
+    return _import(folder, source.modules[-1][0])
+
+
+def _import(folder: str, stem: str) -> Any:
+    """Import the generated module ``stem`` of ``folder`` (once per process)."""
+    key = stem.rsplit("_", 1)[1]
     with _LOCK:
         if key in _MODULES:
             return _MODULES[key]
-    folder = folder or cache_dir()
-    os.makedirs(folder, exist_ok=True)
-    path = os.path.join(folder, f"program_{key}.py")
-    for attempt in range(2):
-        if not os.path.exists(path) or open(path, encoding="utf-8").read() != source:
-            fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(source)
-            os.replace(tmp, path)  # atomic: concurrent writers leave one whole file
-        try:
-            spec = importlib.util.spec_from_file_location(f"theanine_program_{key}", path)
-            module = importlib.util.module_from_spec(spec)
-            sys.modules[spec.name] = module  # numba's cache resolves functions by module
-            spec.loader.exec_module(module)
-            break
-        except (SyntaxError, ImportError, OSError):
-            if attempt:
-                raise
-            os.remove(path)  # corrupt entry: rebuild it
+    spec = importlib.util.spec_from_file_location(f"theanine_{stem}",
+                                                  os.path.join(folder, f"{stem}.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's cache resolves functions by module
+    spec.loader.exec_module(module)
     with _LOCK:
-        _MODULES[key] = module
-    return module
+        return _MODULES.setdefault(key, module)
+
+
+def helper_module(importer: str, key: str) -> Any:
+    """The helper module ``key`` in the folder of the generated module ``importer`` (the
+    import line of generated code)."""
+    return _import(os.path.dirname(importer), f"helper_{key}")
+
+
+def _generated(module: Any) -> list:
+    """``module`` and the helper modules it imports, at any depth."""
+    out, todo = [], [module]
+    while todo:
+        m = todo.pop()
+        if m not in out:
+            out.append(m)
+            todo += [helper_module(m.__file__, k) for k in getattr(m, "_DEPS", ())]
+    return out
 
 
 def clear_numba_cache(module: Any) -> None:
-    """Remove Numba's on-disk entries for the program of ``module`` and its in-memory ones."""
-    folder = os.path.join(os.path.dirname(module.__file__), "__pycache__")
-    stem = os.path.splitext(os.path.basename(module.__file__))[0]
-    if os.path.isdir(folder):
-        for name in os.listdir(folder):
-            if name.startswith(stem + "."):
-                try:
-                    os.remove(os.path.join(folder, name))
-                except OSError:
-                    pass
-    dispatcher = module.program
-    dispatcher._cache.flush()  # forget the index read before
-    dispatcher.enable_caching()
+    """Remove Numba's on-disk entries for the program of ``module`` and its helpers', and
+    the in-memory ones."""
+    for m in _generated(module):
+        folder = os.path.join(os.path.dirname(m.__file__), "__pycache__")
+        stem = os.path.splitext(os.path.basename(m.__file__))[0]
+        if os.path.isdir(folder):
+            for name in os.listdir(folder):
+                if name.startswith(stem + "."):
+                    try:
+                        os.remove(os.path.join(folder, name))
+                    except OSError:
+                        pass
+        for value in vars(m).values():
+            if hasattr(value, "_cache") and \
+                    getattr(getattr(value, "py_func", None), "__module__", None) == m.__name__:
+                value._cache.flush()  # forget the index read before
+                value.enable_caching()
 
 
 def _in_cache(dispatcher: Any, types: tuple) -> bool:
@@ -404,7 +503,7 @@ def _signature(values: list) -> tuple:
 class NumbaRunner:
     """Runs a function natively once its program is compiled, on the VM until then."""
 
-    def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: str,
+    def __init__(self, fgraph: FunctionGraph, storage: dict, vm: VM, source: Source,
                  constants: list, profile: Any = None, timed: list | None = None,
                  written_back: dict | None = None, enclosed: list | None = None) -> None:
         self.vm = vm
