@@ -660,6 +660,9 @@ def test_a_scan_step_compiles_only_when_no_program_containing_it_is_in_use():
     (node,) = [n for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
     step = node.op._fn
     assert set(step._run.enclosing) == {f._run}
+    # the loop is in the program's body (a kernel around it would be one more level of
+    # linking), the step a helper of its own
+    assert "for t in range(" in f._run.source.modules[-1][1]
     v = rng.normal(size=5)
     want = 0.0
     for a in v:

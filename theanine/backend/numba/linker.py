@@ -292,6 +292,8 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
     types each small function instead of one program-sized body. None: keep it inline."""
     from theanine.backend.numba.kernels import BLAS_THREADS, INTERNAL
 
+    if gen.inline:
+        return None
     params = [f"p{k}" for k in range(len(ins))]
     rets = [f"r{k}" for k in range(len(outs))]
     code = gen(node, params, rets, ctx.local())
