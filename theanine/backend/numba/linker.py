@@ -352,9 +352,25 @@ class Source:
     """
 
     def __init__(self, helpers: dict[str, str], program: list[str]) -> None:
+        self.helpers = dict(helpers)
+        self.program = list(program)
+
+    @functools.cached_property
+    def modules(self) -> list[tuple[str, str]]:
+        """``(file stem, text)`` of each module, the program's last (made when first
+        needed: off the first call's path, in the compiling thread)."""
+        return self._split()
+
+    @functools.cached_property
+    def key(self) -> str:
+        """The program module's hash."""
+        return self.modules[-1][0].rsplit("_", 1)[1]
+
+    def _split(self) -> list[tuple[str, str]]:
         import ast
 
-        self.modules: list[tuple[str, str]] = []  # (file stem, text), the program last
+        helpers, program = self.helpers, self.program
+        mods: list[tuple[str, str]] = []
         owner, defines, uses, compiled = {}, {}, {}, {}
         for name, text in helpers.items():
             tree = ast.parse(text)
@@ -391,7 +407,7 @@ class Source:
                              + [helpers[h] for h in helpers if h in seen] + imports
                              + [f"_DEPS = {tuple(deps)!r}", "", body]) + "\n"
             key = hashlib.sha256(text.encode()).hexdigest()[:24]
-            self.modules.append((f"{stem}_{key}", text))
+            mods.append((f"{stem}_{key}", text))
             return key
 
         def key_of(h: str) -> str:
@@ -401,7 +417,8 @@ class Source:
 
         body = "\n".join(program)
         used = {n.id for n in ast.walk(ast.parse(body)) if isinstance(n, ast.Name)}
-        self.key = module(used, body, "program")
+        module(used, body, "program")
+        return mods
 
     def __str__(self) -> str:
         return "\n".join(text for _, text in self.modules)
