@@ -562,7 +562,8 @@ class NumbaRunner:
         self.blas_cap: str | None = None
         # the runners of functions whose programs contain this one's graph (a scan step's):
         # while one of them is in use, compiling this one would only delay theirs (W4: the
-        # two scan steps' compiles held the compiling child for 9 s before the program's)
+        # two scan steps' compiles held the compiling child for 9 s before the program's),
+        # so this graph getting hot starts their compile instead
         self.enclosing: weakref.WeakSet = weakref.WeakSet()  # (not kept alive by it)
         for r in enclosed or ():
             r.enclosing.add(self)
@@ -710,10 +711,15 @@ class NumbaRunner:
                 _BLAS_CAP.acquire()
         if native is None:
             self.calls += 1
-            if self.state == "pending" and self.calls >= self.hot_calls and not (
-                    len(self.enclosing) and self._covered()):
-                self.start(self.compile_mode)
-                native = self.native
+            if self.state == "pending" and self.calls >= self.hot_calls:
+                if len(self.enclosing) and self._covered():
+                    # compile the program in use that contains this graph instead
+                    for r in list(self.enclosing):
+                        if r.state == "pending" and r.calls:
+                            r.start(r.compile_mode)
+                else:
+                    self.start(self.compile_mode)
+                    native = self.native
             if native is None:
                 return self.vm()
         args = [c[0] for c in self.arg_cells]
