@@ -674,11 +674,26 @@ def test_a_scan_step_compiles_only_when_no_program_containing_it_is_in_use():
     assert f._run.state == "ready"
     np.testing.assert_allclose(f(v), want)  # native
     assert step._run.state == "pending"
-    f._run.state = "failed"  # as if the program had not compiled
-    assert not step._run._covered()
+    assert step._run.deferred
+    f._run.failed(RuntimeError("as if the program had not compiled"))
+    assert not step._run._covered() and not step._run.deferred
     args = [np.asarray(v[0]), np.asarray(0.0)]
     step(*args[:len(step.ins)])
     assert step._run.state == "ready", step._run.error
+    # a step waiting for a program that is gone may compile on its own again
+    hs2, _ = theanine.scan(lambda a, h: T.tanh(h * 0.25 + a), sequences=x,
+                           outputs_info=T.zeros((), "float64"))
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=2):
+        g = function([x], hs2[-1])
+    (node,) = [n for n in g.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    step2 = node.op._fn._run
+    g(v)
+    assert g._run.state == "ready" and step2.deferred and step2.state == "pending"
+    del g, node
+    import gc
+
+    gc.collect()
+    assert not step2.deferred
 
 
 def test_programs_share_the_compiled_helpers_they_have_in_common(tmp_path):

@@ -519,6 +519,12 @@ def _signature(values: list) -> tuple:
                  for t in map(numba.typeof, values))
 
 
+def _release(runners: list) -> None:
+    """Let the runners of inner functions compile on their own again."""
+    for r in runners:
+        r.deferred = False
+
+
 class NumbaRunner:
     """Runs a function natively once its program is compiled, on the VM until then."""
 
@@ -565,8 +571,19 @@ class NumbaRunner:
         # two scan steps' compiles held the compiling child for 9 s before the program's),
         # so this graph getting hot starts their compile instead
         self.enclosing: weakref.WeakSet = weakref.WeakSet()  # (not kept alive by it)
-        for r in enclosed or ():
+        self.enclosed = list(enclosed or ())
+        for r in self.enclosed:
             r.enclosing.add(self)
+        if self.enclosed:  # once this runner is gone they may compile on their own
+            weakref.finalize(self, _release, self.enclosed)
+        self.deferred = False  # waiting for a program that contains this graph
+
+    def failed(self, error: BaseException) -> None:
+        """The native program could not be compiled: the function stays on the VM, and the
+        inner functions this program contains may compile on their own again."""
+        self.error = error
+        self.state = "failed"
+        _release(self.enclosed)
 
     def _covered(self) -> bool:
         """Whether a function in use whose program contains this graph compiles, or has."""
@@ -588,8 +605,7 @@ class NumbaRunner:
             self.native = dispatcher.overloads[types].entry_point
             self.state = "ready"
         except Exception as exc:  # noqa: BLE001 - stay on the VM, say why once
-            self.error = exc
-            self.state = "failed"
+            self.failed(exc)
             warnings.warn(f"theanine: native compilation failed, the function keeps running "
                           f"on the NumPy VM ({type(exc).__name__}: {exc})", stacklevel=2)
         self.compile_time = time.perf_counter() - t0
@@ -650,9 +666,8 @@ class NumbaRunner:
                 self.profile.compile_times["numba"] = self.compile_time
             return
         tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        self.error = RuntimeError(f"native compilation failed in a child process "
-                                  f"(exit status {proc.returncode}): {' | '.join(tail)}")
-        self.state = "failed"
+        self.failed(RuntimeError(f"native compilation failed in a child process "
+                                 f"(exit status {proc.returncode}): {' | '.join(tail)}"))
         warnings.warn(f"theanine: {self.error}; the function keeps running on the NumPy VM",
                       stacklevel=2)
 
@@ -711,12 +726,14 @@ class NumbaRunner:
                 _BLAS_CAP.acquire()
         if native is None:
             self.calls += 1
-            if self.state == "pending" and self.calls >= self.hot_calls:
+            if self.state == "pending" and self.calls >= self.hot_calls and not self.deferred:
                 if len(self.enclosing) and self._covered():
-                    # compile the program in use that contains this graph instead
+                    # compile the program in use that contains this graph instead, and
+                    # wait for it (a scan step: checking at each step cost 3 us)
                     for r in list(self.enclosing):
                         if r.state == "pending" and r.calls:
                             r.start(r.compile_mode)
+                    self.deferred = True
                 else:
                     self.start(self.compile_mode)
                     native = self.native
