@@ -40,8 +40,8 @@ _LOCK = threading.Lock()
 PROFILE = "_prof"  # a profiled program's per-node nanoseconds (its last argument but one)
 _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled in
 # Numba's compile time grows faster than a function's length (W7 with 40 layers, a body
-# of 440 nodes: 56 s in one function, 24 s cut every 48 nodes), but each cut costs too:
-# a callee's code is linked, optimised and emitted again in its caller (W4, 88 nodes:
+# of 419 nodes: 56 s in one function, 24 s cut every 48 nodes), but each cut costs too:
+# a callee's code is linked, optimised and emitted again in its caller (W4, 76 nodes:
 # 14.5 s in one function, 17.4 s in two; W7's 220 nodes take 12 s either way). A body
 # longer than SEGMENT_MIN nodes is cut into functions of SEGMENT_NODES nodes.
 SEGMENT_NODES = 48
