@@ -59,4 +59,3 @@ def _c_contiguous(a):
             return _assume_c(a)
         return np.ascontiguousarray(a)
     return impl
-

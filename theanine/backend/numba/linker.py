@@ -15,6 +15,7 @@ program raises, the call is re-run on the VM, whose error names the failing node
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -313,7 +314,7 @@ def kernel_call(gen, node, ins: list[str], outs: list[str], ctx: Any) -> list[st
 
 def build_source(fgraph: FunctionGraph, timed: list | None = None,
                  written_back: dict | None = None
-                 ) -> tuple[str | None, list, list[str], list[str], list]:
+                 ) -> tuple["Source | None", list, list[str], list[str], list]:
     """Generate the program's module source (timing each node into ``_prof`` when given
     ``timed``, leaving the updates ``written_back`` in their inputs: see
     :func:`generate_function`).
@@ -371,7 +372,7 @@ class Source:
 
         helpers, program = self.helpers, self.program
         mods: list[tuple[str, str]] = []
-        owner, defines, uses, compiled = {}, {}, {}, {}
+        owner, uses, compiled = {}, {}, {}
         for name, text in helpers.items():
             tree = ast.parse(text)
             names: set[str] = set()
@@ -383,25 +384,24 @@ class Source:
                 elif isinstance(st, ast.Assign):
                     names.update(t.id for t in st.targets if isinstance(t, ast.Name))
             compiled[name] = any(isinstance(st, ast.FunctionDef) for st in tree.body)
-            defines[name] = names
             uses[name] = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - names
             for n in names:
                 owner[n] = name
         keys: dict[str, str] = {}
 
         def module(used: set[str], body: str, stem: str) -> str:
-            plain, seen = [], set()
+            seen: set[str] = set()
             todo = [owner[n] for n in sorted(used) if n in owner]
             while todo:  # the plain lines read, and the plain lines those read
                 h = todo.pop()
                 if h in seen or compiled[h]:
                     continue
                 seen.add(h)
-                plain.append(h)
                 todo += [owner[n] for n in sorted(uses[h]) if n in owner]
-            imports = [f"{n} = _hm(__file__, {key_of(owner[n])!r}).{n}"
-                       for n in sorted(used) if n in owner and compiled[owner[n]]]
-            deps = sorted({key_of(owner[n]) for n in used if n in owner and compiled[owner[n]]})
+            calls = [(n, key_of(owner[n])) for n in sorted(used)
+                     if n in owner and compiled[owner[n]]]
+            imports = [f"{n} = _hm(__file__, {k!r}).{n}" for n, k in calls]
+            deps = sorted({k for _, k in calls})
             text = "\n".join([f"# runtime {runtime_hash()}"] + _HEADER
                              + ([_TIMING] if "_now" in used else [])
                              + [helpers[h] for h in helpers if h in seen] + imports
@@ -491,10 +491,8 @@ def clear_numba_cache(module: Any) -> None:
         if os.path.isdir(folder):
             for name in os.listdir(folder):
                 if name.startswith(stem + "."):
-                    try:
+                    with contextlib.suppress(OSError):  # removed by another process
                         os.remove(os.path.join(folder, name))
-                    except OSError:
-                        pass
         for value in vars(m).values():
             if hasattr(value, "_cache") and \
                     getattr(getattr(value, "py_func", None), "__module__", None) == m.__name__:
