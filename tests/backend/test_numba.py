@@ -299,7 +299,7 @@ def test_background_compilation_runs_in_a_child_process(tmp_path):
         assert f._run.state == "ready", f._run.error
         np.testing.assert_allclose(f(v), np.arctan(v) * 2 - v)
         runs.append(f._run.child)
-    assert runs[0] is not None and runs[0].returncode == 0
+    assert runs[0] is not None  # the child (it goes on, serving the next compiles)
     assert runs[1] is None  # loaded from the cache the child filled
     assert any(n.endswith(".nbi") for _, _, files in os.walk(tmp_path) for n in files)
 
@@ -346,6 +346,7 @@ def test_blas_runs_on_one_core_fewer_while_a_child_compiles(monkeypatch, tmp_pat
     threadpoolctl = pytest.importorskip("threadpoolctl")
     import scipy.linalg  # noqa: F401 - both OpenBLAS builds loaded before counting threads
 
+    import theanine.backend.numba.background as background
     import theanine.backend.numba.linker as linker
 
     def blas_threads():
@@ -357,7 +358,7 @@ def test_blas_runs_on_one_core_fewer_while_a_child_compiles(monkeypatch, tmp_pat
     before = blas_threads()
     if not before:
         pytest.skip("no BLAS library found by threadpoolctl")
-    monkeypatch.setattr(linker, "_cores", lambda: 2)  # a cap of one thread
+    monkeypatch.setattr(background, "_cores", lambda: 2)  # a cap of one thread
     gate = threading.Event()
     load = linker.NumbaRunner._compile
 

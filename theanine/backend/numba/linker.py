@@ -30,12 +30,12 @@ from typing import Any
 
 import numpy as np
 
+from theanine.backend.numba.background import BLAS_CAP, QUEUE
 from theanine.backend.schedule import lazy_schedule
 from theanine.backend.vm import VM
 from theanine.config import config
 from theanine.graph.basic import Constant
 from theanine.graph.fg import FunctionGraph
-from theanine.rewrite.rules.fusion import _cores
 
 _LOCK = threading.Lock()
 PROFILE = "_prof"  # a profiled program's per-node nanoseconds (its last argument but one)
@@ -48,44 +48,6 @@ _INLINE_CONSTANT_SIZE = 4096  # constants up to this many elements are compiled 
 SEGMENT_NODES = 48
 SEGMENT_MIN = 160
 _MODULES: dict[str, Any] = {}  # source hash -> loaded module (one compile per process)
-# compiling children at once: one core stays free for the functions running meanwhile (a
-# script with many functions would otherwise start as many compilers as it has functions)
-_CHILDREN = threading.BoundedSemaphore(max(1, _cores() - 1))
-
-
-class _BlasCap:
-    """While any function's program compiles in a child process, BLAS (NumPy's and
-    SciPy's OpenBLAS, through threadpoolctl) runs on one core fewer. Otherwise a BLAS
-    worker thread, spinning between the VM's calls, takes the core the child needs and
-    the child, niced, starves: on W4 (2 cores) the cap made the steps during the compile
-    19.5 -> 16.8 ms and the compile 65 -> 52 s. Applied and lifted only on the thread
-    that calls the function, between calls, never while BLAS runs; counted, so the
-    first compile applies it and the last one done lifts it."""
-
-    def __init__(self) -> None:
-        self._held = 0
-        self._limiter: Any = None
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            self._held += 1
-            if self._held == 1 and _cores() > 1:
-                from threadpoolctl import threadpool_limits  # imported by the compile thread
-
-                self._limiter = threadpool_limits(_cores() - 1, user_api="blas")
-
-    def release(self) -> None:
-        with self._lock:
-            self._held -= 1
-            if self._held == 0 and self._limiter is not None:
-                self._limiter.restore_original_limits()
-                self._limiter = None
-
-
-_BLAS_CAP = _BlasCap()
-
-
 def numba_version() -> str | None:
     """Numba's version, read from its installed metadata without importing it (nor
     ``importlib.metadata``, 25 ms of a cold start)."""
@@ -517,6 +479,26 @@ def _signature(values: list) -> tuple:
                  for t in map(numba.typeof, values))
 
 
+def _declared_signature(values: list, in_types: list) -> tuple | None:
+    """The signature of the values a function not called yet will take: its inputs' cells
+    are still empty (None), their types are those the graph declares (None if one is not
+    an array's)."""
+    import numba
+
+    from theanine.tensor.type import TensorType
+
+    out = []
+    for k, v in enumerate(values):
+        if v is not None:
+            out.extend(_signature([v]))
+        elif k < len(in_types) and isinstance(in_types[k], TensorType):
+            t = in_types[k]
+            out.append(numba.types.Array(numba.from_dtype(np.dtype(t.dtype)), t.ndim, "A"))
+        else:
+            return None
+    return tuple(out)
+
+
 def _release(runners: list) -> None:
     """Let the runners of inner functions compile on their own again."""
     for r in runners:
@@ -538,6 +520,7 @@ class NumbaRunner:
         self.timed = timed
         self.node_ns = np.zeros(len(timed) if timed else 0, np.int64)
         self.n_inputs = len(fgraph.inputs)
+        self.in_types = [v.type for v in fgraph.inputs]
         self.arg_cells = [storage[v] for v in fgraph.inputs] + \
             [[np.array(c)] for c in constants] + \
             ([[self.node_ns]] if timed is not None else []) + [[self.blas_threads]]
@@ -560,14 +543,15 @@ class NumbaRunner:
         self.hot_calls = config.numba_hot_calls
         self.compile_mode = config.numba_compile
         self.folder = cache_dir()
-        self.child: Any = None  # the compiling child process (background mode)
+        self.child: Any = None  # the child process that compiled it (background mode)
         # the BLAS cap while the child compiles: "wanted" (set by the compile thread),
         # "held" (applied on the calling thread), then None again once native code runs
         self.blas_cap: str | None = None
         # the runners of functions whose programs contain this one's graph (a scan step's):
-        # while one of them is in use, compiling this one would only delay theirs (W4: the
-        # two scan steps' compiles held the compiling child for 9 s before the program's),
-        # so this graph getting hot starts their compile instead
+        # in 'background' mode the step compiles first (it is small and shares its
+        # kernels with the program, and the VM calls it at every step meanwhile) unless all
+        # of them are ready; otherwise it would only delay theirs, so its getting hot starts
+        # their compile instead
         self.enclosing: weakref.WeakSet = weakref.WeakSet()  # (not kept alive by it)
         self.enclosed = list(enclosed or ())
         for r in self.enclosed:
@@ -575,6 +559,8 @@ class NumbaRunner:
         if self.enclosed:  # once this runner is gone they may compile on their own
             weakref.finalize(self, _release, self.enclosed)
         self.deferred = False  # waiting for a program that contains this graph
+        if self.compile_mode == "background":
+            QUEUE.add_uncalled(self)
 
     def failed(self, error: BaseException) -> None:
         """The native program could not be compiled: the function stays on the VM, and the
@@ -587,6 +573,12 @@ class NumbaRunner:
         """Whether a function in use whose program contains this graph compiles, or has."""
         return any(r.state in ("compiling", "ready") or (r.state == "pending" and r.calls)
                    for r in self.enclosing)
+
+    def useless(self) -> bool:
+        """Whether compiling this program would serve nothing any more: every program
+        containing its graph is ready."""
+        enclosing = list(self.enclosing)
+        return bool(enclosing) and all(r.state == "ready" for r in enclosing)
 
     def _compile(self, types: tuple) -> None:
         t0 = time.perf_counter()
@@ -632,42 +624,44 @@ class NumbaRunner:
             try:
                 module = load_program(self.source, self.folder)
                 if not _in_cache(module.program, types):
-                    self._compile_in_child(module, types)
+                    QUEUE.submit(self, module, types, 0 if self.enclosing else 1)
                     return
             except Exception:  # noqa: BLE001 - compile in this thread instead
                 pass
         self._compile(types)
 
-    def _compile_in_child(self, module: Any, types: tuple) -> None:
-        import pickle
-        import subprocess
-
+    def build(self, compiler: Any, module: Any, types: tuple | None) -> None:
+        """In a thread of the compile queue: have ``compiler`` (a child process) compile
+        the program into the cache, then load it. Without ``module``, a function not
+        called yet, for the types its graph declares."""
         t0 = time.perf_counter()
-        with _CHILDREN:
-            if _in_cache(module.program, types):  # compiled by another function meanwhile
-                self._compile(types)
+        if module is None:
+            types = _declared_signature([c[0] for c in self.arg_cells], self.in_types)
+            if types is None:
+                self.state = "pending"
                 return
-            import threadpoolctl  # noqa: F401 - imported here, off the calling thread
+            try:
+                module = load_program(self.source, self.folder)
+            except Exception as exc:  # noqa: BLE001 - say why once it is called
+                self.failed(exc)
+                return
+        if not _in_cache(module.program, types):  # (or compiled by another one meanwhile)
+            if self.calls:
+                import threadpoolctl  # noqa: F401 - imported here, off the calling thread
 
-            self.blas_cap = "wanted"
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "theanine.backend.numba.worker", module.__file__,
-                 module.__name__], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE)
-            self.child = proc
-            # blocked in a system call: the GIL stays free for the function's calls
-            _, err = proc.communicate(pickle.dumps(types))
-        if proc.returncode == 0:
-            self._compile(types)  # loads the machine code the child cached
-            self.compile_time = time.perf_counter() - t0
-            if self.profile is not None:
-                self.profile.compile_times["numba"] = self.compile_time
-            return
-        tail = err.decode(errors="replace").strip().splitlines()[-3:]
-        self.failed(RuntimeError(f"native compilation failed in a child process "
-                                 f"(exit status {proc.returncode}): {' | '.join(tail)}"))
-        warnings.warn(f"theanine: {self.error}; the function keeps running on the NumPy VM",
-                      stacklevel=2)
+                self.blas_cap = "wanted"
+            error = compiler.compile(module.__file__, module.__name__, types)
+            self.child = compiler.proc
+            if error is not None:
+                self.failed(RuntimeError(f"native compilation failed in a child process: "
+                                         f"{error}"))
+                warnings.warn(f"theanine: {self.error}; the function keeps running on the "
+                              f"NumPy VM", stacklevel=2)
+                return
+        self._compile(types)  # loads the machine code the child cached
+        self.compile_time = time.perf_counter() - t0
+        if self.profile is not None:
+            self.profile.compile_times["numba"] = self.compile_time
 
     def direct(self, n_explicit: int) -> Any:
         """Once the program is ready: a callable taking the values of the first
@@ -711,7 +705,7 @@ class NumbaRunner:
 
     def _lift_blas_cap(self) -> None:
         if self.blas_cap == "held":
-            _BLAS_CAP.release()
+            BLAS_CAP.release()
         self.blas_cap = None
 
     def __call__(self) -> None:
@@ -721,16 +715,17 @@ class NumbaRunner:
                 self._lift_blas_cap()
             elif self.blas_cap == "wanted":
                 self.blas_cap = "held"
-                _BLAS_CAP.acquire()
+                BLAS_CAP.acquire()
         if native is None:
             self.calls += 1
             if self.state == "pending" and self.calls >= self.hot_calls and not self.deferred:
-                if len(self.enclosing) and self._covered():
-                    # compile the program in use that contains this graph instead, and
-                    # wait for it (a scan step: checking at each step cost 3 us)
-                    for r in list(self.enclosing):
-                        if r.state == "pending" and r.calls:
-                            r.start(r.compile_mode)
+                # a scan step: the program in use containing it compiles too, and in
+                # place of it outside 'background' (then no more checks at each step: 3 us)
+                for r in list(self.enclosing):
+                    if r.state == "pending" and r.calls:
+                        r.start(r.compile_mode)
+                if len(self.enclosing) and self.compile_mode != "background" \
+                        and self._covered():
                     self.deferred = True
                 else:
                     self.start(self.compile_mode)

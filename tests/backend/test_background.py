@@ -1,0 +1,83 @@
+"""The background compile queue and its child processes (``backend/numba/background.py``)."""
+
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("numba")
+
+import theanine.tensor as T  # noqa: E402
+from theanine import config, function  # noqa: E402
+from theanine.backend.numba.background import Compiler, CompileQueue  # noqa: E402
+
+rng = np.random.default_rng(7)
+
+
+class FakeRunner:
+    def __init__(self, name, enclosing=(), state="compiling", calls=1, useless=False):
+        self.name, self.enclosing, self.state, self.calls = name, list(enclosing), state, calls
+        self._useless, self.deferred = useless, False
+
+    def useless(self):
+        return self._useless
+
+
+def test_the_queue_serves_hot_inner_functions_then_hot_ones_then_those_not_called_yet():
+    q = CompileQueue(workers=0)  # no threads: this test takes the requests itself
+    program, step, gone_step = FakeRunner("program"), FakeRunner("step", ["p"]), \
+        FakeRunner("covered step", ["p"], useless=True)
+    uncalled, called = FakeRunner("uncalled", state="pending", calls=0), \
+        FakeRunner("called meanwhile", state="pending", calls=2)
+    inner = FakeRunner("inner, not called", ["p"], state="pending", calls=0)
+    for r in (called, inner, uncalled):
+        q.add_uncalled(r)
+    q.submit(program, "module", ("types",), 1)
+    q.submit(gone_step, "module", ("types",), 0)
+    q.submit(step, "module", ("types",), 0)
+    assert q._next() == (step, "module", ("types",))
+    # a step whose programs are all ready is dropped (and checks no more at each step)
+    assert q._next() == (program, "module", ("types",))
+    assert gone_step.state == "pending" and gone_step.deferred
+    # then the functions not called yet, but not those called meanwhile, nor inner ones
+    assert q._next() == (uncalled, None, None)
+    assert uncalled.state == "compiling"
+    assert not q._waiting and not q._uncalled
+
+
+def test_one_child_compiles_the_programs_and_a_new_one_replaces_it_when_it_dies(tmp_path):
+    numba = pytest.importorskip("numba")
+    for name, body in [("good", "return x + 1.0"), ("bad", "return undefined_name(x)")]:
+        (tmp_path / f"{name}.py").write_text(
+            f"import numba\n\n@numba.njit(cache=True)\ndef program(x):\n    {body}\n")
+    c = Compiler()
+    sig = (numba.types.float64,)
+    assert c.compile(str(tmp_path / "good.py"), "theanine_test_good", sig) is None
+    first = c.proc
+    error = c.compile(str(tmp_path / "bad.py"), "theanine_test_bad", sig)
+    assert "undefined_name" in error and c.proc is first  # it goes on after an error
+    first.kill()
+    first.wait()
+    assert c.compile(str(tmp_path / "good.py"), "theanine_test_good", sig) is None
+    assert c.proc is not first and c.proc.poll() is None
+    c.proc.stdin.close()  # its end of requests: it exits
+    assert c.proc.wait(60) == 0
+    assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*"))
+
+
+def test_a_function_not_called_yet_is_compiled_ahead_once_nothing_hot_waits(tmp_path):
+    x = T.dvector("x")
+    v = rng.normal(size=6)
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=1,
+                             compiledir=str(tmp_path)):
+        f = function([x], T.arcsinh(x) * 3 - x)
+        g = function([x], T.arccosh(x * x + 2) + 1)
+    np.testing.assert_allclose(f(v), np.arcsinh(v) * 3 - v)  # hot: f compiles, then g
+    deadline = time.time() + 180
+    while g._run.state != "ready" and time.time() < deadline:
+        assert g._run.state in ("pending", "compiling"), g._run.error
+        time.sleep(0.05)
+    assert f._run.state == "ready" and g._run.state == "ready"
+    assert g._run.child is f._run.child  # the same child compiled both
+    np.testing.assert_allclose(g(v), np.arccosh(v * v + 2) + 1)
+    assert g._run.calls == 0  # its first call already ran natively
