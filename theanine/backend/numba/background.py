@@ -72,14 +72,18 @@ class Compiler:
         self.proc: subprocess.Popen | None = None
         self._log: Any = None
 
-    def compile(self, path: str, module_name: str, types: tuple) -> str | None:
-        """Compile ``module_name`` (the program at ``path``) for ``types`` into the cache;
-        None once done, else why it failed."""
+    def start(self) -> None:
+        """Start the child process unless it runs."""
         if self.proc is None or self.proc.poll() is not None:
             self._log = tempfile.TemporaryFile()
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "theanine.backend.numba.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
+
+    def compile(self, path: str, module_name: str, types: tuple) -> str | None:
+        """Compile ``module_name`` (the program at ``path``) for ``types`` into the cache;
+        None once done, else why it failed."""
+        self.start()
         proc = self.proc
         try:
             pickle.dump((path, module_name, types), proc.stdin)
@@ -107,23 +111,47 @@ class CompileQueue:
         self._order = itertools.count()
         self._uncalled: list = []  # weak references to runners not called yet, in order
         self._threads = 0
+        self._building = 0  # requests being compiled now
+        self._hot = False  # whether a function got hot: then the others compile ahead
+
+    def busy(self) -> bool:
+        """Whether a program is being compiled or waits for a child process (hot ones and
+        ahead ones alike)."""
+        with self._cond:
+            if not self._threads:
+                return False
+            return bool(self._building or self._waiting or any(
+                r is not None and r.state == "pending" and not r.calls and not r.enclosing
+                for r in (ref() for ref in self._uncalled)))
 
     def submit(self, runner: Any, module: Any, types: tuple, rank: int) -> None:
         """Compile ``module`` (``runner``'s program) for ``types``: rank 0 for a hot inner
         function, 1 for a hot function."""
         with self._cond:
             heapq.heappush(self._waiting, (rank, next(self._order), runner, module, types))
-            if self._threads < (max(1, _cores() - 1) if self.workers is None
-                                else self.workers):
-                self._threads += 1
-                threading.Thread(target=self._serve, daemon=True,
-                                 name="theanine-numba-compile").start()
+            self._hot = True
+            self._start_threads()
             self._cond.notify()
+
+    def prestart(self) -> None:
+        """Start the threads and their child processes now, without waiting (a function
+        runs: it may get hot soon, and a child takes about a second to import Numba)."""
+        with self._cond:
+            self._start_threads()
+
+    def _start_threads(self) -> None:
+        while self._threads < (max(1, _cores() - 1) if self.workers is None
+                               else self.workers):
+            self._threads += 1
+            threading.Thread(target=self._serve, daemon=True,
+                             name="theanine-numba-compile").start()
 
     def add_uncalled(self, runner: Any) -> None:
         """Compile ``runner``'s program ahead, once nothing hot waits (only in a process
         that compiles something anyway: the threads start with the first submission)."""
         with self._cond:
+            if len(self._uncalled) >= 256:  # (a process that never compiles anything)
+                self._uncalled = [r for r in self._uncalled if r() is not None]
             self._uncalled.append(weakref.ref(runner))
 
     def _next(self) -> tuple:
@@ -133,21 +161,28 @@ class CompileQueue:
                 while self._waiting:
                     _, _, runner, module, types = heapq.heappop(self._waiting)
                     if not runner.useless():
+                        self._building += 1
                         return runner, module, types
                     runner.state, runner.deferred = "pending", True  # (see NumbaRunner)
-                while self._uncalled:
+                while self._hot and self._uncalled:
                     runner = self._uncalled.pop(0)()
                     if runner is not None and runner.state == "pending" and not runner.calls \
                             and not runner.enclosing:  # (a scan step: its program's part)
                         runner.state = "compiling"
+                        self._building += 1
                         return runner, None, None
                 self._cond.wait()
 
     def _serve(self) -> None:
         compiler = Compiler()
+        compiler.start()
         while True:
             runner, module, types = self._next()
-            runner.build(compiler, module, types)
+            try:
+                runner.build(compiler, module, types)
+            finally:
+                with self._cond:
+                    self._building -= 1
             del runner, module  # not kept alive while waiting for the next one
 
 

@@ -718,6 +718,8 @@ class NumbaRunner:
                 BLAS_CAP.acquire()
         if native is None:
             self.calls += 1
+            if self.calls == 1 and self.compile_mode == "background":
+                QUEUE.prestart()  # in use: it may get hot soon
             if self.state == "pending" and self.calls >= self.hot_calls and not self.deferred:
                 # a scan step: the program in use containing it compiles too, and in
                 # place of it outside 'background' (then no more checks at each step: 3 us)

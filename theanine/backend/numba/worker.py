@@ -7,12 +7,14 @@ writes one pickled request ``(PROGRAM.py, MODULE, types)`` at a time to the chil
 stdin and reads a pickled reply ``(ok, message)`` from its stdout once the program's
 machine code is in the cache (then it loads it from there). One process for every
 program means Numba's own functions, the runtime modules and the helpers programs share
-are compiled once (W4's test program after its training program: 2.0 s instead of
-4.4 s). It runs at a lower priority than the parent, so the function keeps its speed
-meanwhile; the cost is a slower compile while the function keeps the cores busy
-(measured 2026-12-02: at the parent's priority W4's full run took 243 s instead of
-398 s, but steps before native code were 1.5-6x slower in W4, W5, W7 and W8). It exits
-when the parent closes its stdin (at the parent's exit, after the compile in progress).
+are compiled once (W4, 2026-12-03: its two scan steps ready 4.9 and 7.1 s after the
+start, its training program 12.4 s later, then its test program in 3.1 s, against 3.9-4.4
+s in a child of its own). It runs at a lower priority than the parent, so the function
+keeps its speed meanwhile; the cost is a slower compile while the function keeps the
+cores busy (measured 2026-12-02: at the parent's priority W4's full run took 243 s
+instead of 398 s, but steps before native code were 1.5-6x slower in W4, W5, W7 and W8).
+It exits when the parent closes its stdin (at the parent's exit, after the compile in
+progress).
 """
 
 from __future__ import annotations
@@ -65,6 +67,13 @@ def main(argv: list[str]) -> int:
     # the replies keep the real stdout; anything printed while compiling goes to stderr
     replies = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    # what every program imports, before the first request (started ahead, see
+    # ``background.CompileQueue.prestart``, this process has it ready by then)
+    import numba  # noqa: F401
+    import theanine.backend.numba.blas_kernels  # noqa: F401
+    import theanine.backend.numba.linker  # noqa: F401
+    import theanine.backend.numba.vmath  # noqa: F401
+
     serve(sys.stdin.buffer, replies)
     return 0
 
