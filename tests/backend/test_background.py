@@ -84,3 +84,40 @@ def test_a_function_not_called_yet_is_compiled_ahead_once_nothing_hot_waits(tmp_
     while QUEUE.busy() and time.time() < deadline:  # (functions of other tests, if any)
         time.sleep(0.05)
     assert not QUEUE.busy()
+
+
+def test_a_large_element_wise_node_over_a_shared_value_runs_natively_on_the_vm(
+        monkeypatch, tmp_path):
+    """Before the function's program is ready, its VM runs such a node (W4's embedding
+    update) with the node's own small native program, compiled first."""
+    import theanine
+    from theanine.backend.numba import linker
+
+    monkeypatch.setattr(linker, "NATIVE_NODE_MIN", 50)
+    w0 = rng.normal(size=(10, 8))
+    W = theanine.shared(w0.copy(), "W")
+    x = T.dvector("x")
+    cost = T.dot(W, x).sum() + 1e-2 * T.sqr(W).sum()
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=1,
+                             compiledir=str(tmp_path)):
+        f = function([x], cost, updates=[(W, W - 0.1 * theanine.grad(cost, W))])
+    (node,) = f._run.enclosed
+    assert set(node.enclosing) == {f._run} and len(node.vm.nodes) == 1
+    f._run.state = "failed"  # as if the program could not compile: the VM runs on
+    want = w0.copy()
+    v = rng.normal(size=8)
+    deadline = time.time() + 180
+    calls = None
+    while True:
+        native = node.state == "ready"
+        if native:
+            calls = node.calls
+        got = f(v)
+        np.testing.assert_allclose(got, (want @ v).sum() + 1e-2 * (want ** 2).sum())
+        want -= 0.1 * (np.outer(np.ones(10), v) + 2e-2 * want)
+        np.testing.assert_allclose(W.get_value(), want)
+        if native:
+            break
+        assert node.state in ("pending", "compiling") and time.time() < deadline, node.error
+        time.sleep(0.02)
+    assert node.calls == calls  # the last call ran the node natively

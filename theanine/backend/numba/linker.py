@@ -766,6 +766,47 @@ class NumbaLinker:
                                 "native": source is not None, "python_nodes": python_nodes}
         if source is None:
             return vm
+        if profile is None:  # (a profile times the VM's own nodes)
+            enclosed = enclosed + native_nodes(fgraph, vm, storage)
         runner = NumbaRunner(fgraph, storage, vm, source, constants, profile, timed,
                              written_back, enclosed)
         return runner
+
+
+# element-wise nodes over a shared value this large run natively on the VM as soon as
+# their own small program is compiled (before the function's): W4's update of its
+# 8,219 x 200 embedding and its sum of squares take one pass natively, two on NumPy
+# (0.19 against 0.34 ms alone, 0.85 ms while the program compiles beside it)
+NATIVE_NODE_MIN = 1 << 20
+
+
+def native_nodes(fgraph: FunctionGraph, vm: VM, storage: dict) -> list:
+    """Give ``vm``'s large element-wise nodes over shared values a native program each,
+    which the VM calls in place of NumPy once it is compiled (a runner, like a scan
+    step's, compiled first and only while the function's own program is not ready)."""
+    from theanine.rewrite.rules.fusion import ElemwiseSumSquares
+    from theanine.tensor.elemwise import Elemwise
+
+    big = {v for v in fgraph.inputs
+           if getattr(storage[v][0], "size", 0) >= NATIVE_NODE_MIN}
+    if not big or len(vm.nodes) < 2:  # (a one-node function is that program already)
+        return []
+    runners = []
+    for k, node in enumerate(vm.nodes):
+        if not isinstance(node.op, (Elemwise, ElemwiseSumSquares)) or \
+                not big.intersection(node.inputs):
+            continue
+        sub = FunctionGraph([v for v in node.inputs if not isinstance(v, Constant)],
+                            node.outputs)
+        cells = {}
+        for v in list(node.inputs) + list(node.outputs):
+            copy = sub.memo[id(v)]
+            cells[copy] = [copy.data] if isinstance(copy, Constant) else storage[v]
+        source, constants, _, python_nodes, _ = build_source(sub)
+        if source is None or python_nodes:
+            continue
+        runner = NumbaRunner(sub, cells, VM(sub, cells), source, constants)
+        vm.thunks[k] = runner
+        vm.steps[k] = (runner, vm.steps[k][1])
+        runners.append(runner)
+    return runners
