@@ -129,6 +129,10 @@ CASES = [
      [rng.normal(size=3)]),
     ("fuse_sum", lambda: (lambda x: ([x], T.sum(T.exp(-x * x) * 0.5 + T.tanh(x))))(_x()),
      [rng.normal(size=5)]),
+    ("dot_of_selected_rows_reuses_dot",
+     lambda: (lambda m, w: ([m, w], [T.dot(m, w), T.dot(m[::-1][1:], w) * 2]))(_m(), _m()),
+     [rng.normal(size=(5, 3)), rng.normal(size=(3, 4))]),
+    ("dot_of_selected_rows_reuses_dot", lambda: _rnn_cost(True), None),
     ("remove_undefined_grad",
      lambda: (lambda x: ([x], undefined_grad(x) * 2))(_x()), [rng.normal(size=3)]),
 ]
@@ -188,6 +192,13 @@ def test_rules_do_not_fire_where_unsafe():
     h = function([x, r], (x * r).sum())
     assert "sum_of_product_to_dot" not in _fired(h)
     np.testing.assert_allclose(h(np.arange(3.0), np.array([2.0])), 6.0)
+    # a product of selected columns (or of another matrix's rows) is not one of rows
+    m, w, w2 = _m(), _m(), _m()
+    d = function([m, w, w2], [T.dot(m, w), T.dot(m[:, 1:], w[1:]), T.dot(m[1:], w2)])
+    assert "dot_of_selected_rows_reuses_dot" not in _fired(d)
+    mv, wv = rng.normal(size=(4, 3)), rng.normal(size=(3, 3))
+    for got, want in zip(d(mv, wv, wv), [mv @ wv, mv[:, 1:] @ wv[1:], mv[1:] @ wv]):
+        np.testing.assert_allclose(got, want)
     # an input the user passed is never overwritten in place
     k = function([x], x * 2 + 1)
     a = np.ones(3)

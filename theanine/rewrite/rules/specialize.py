@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from theanine.graph.basic import Constant
 from theanine.rewrite.db import register
 from theanine.rewrite.engine import node_rewriter
 from theanine.rewrite.rules.canonicalize import _const_value, _same_type, is_zeros as _is_zeros
 from theanine.tensor import math as m
 from theanine.tensor.elemwise import Elemwise, Reduce
-from theanine.tensor.linalg import dot
+from theanine.tensor.linalg import Dot, dot
 
 TAGS = ("fast_run", "specialize")
 
@@ -204,3 +205,53 @@ def sum_of_squares_to_dot(fgraph, node):
         return None
     flat = x.flatten() if x.ndim != 1 else x
     return [m.cast(dot(flat, flat), node.outputs[0].type.dtype)]
+
+
+def _row_selections(v):
+    """``(x, [subtensor nodes from x to v])`` for each ``x`` that ``v`` is through
+    slices of its first axis only (each keeps the rows' contents), nearest first."""
+    from theanine.tensor.subtensor import Subtensor
+
+    chain: list = []
+    while v.owner is not None and isinstance(v.owner.op, Subtensor) and v.ndim == 2 and \
+            len(v.owner.op.idx) == 1 and v.owner.op.idx[0][0] == "s" and \
+            v.owner.inputs[0].ndim == 2:
+        chain.insert(0, v.owner)
+        v = v.owner.inputs[0]
+        yield v, list(chain)
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Dot])
+def dot_of_selected_rows_reuses_dot(fgraph, node):
+    """``dot(x[s], B) -> dot(x, B)[s]`` for slices ``s`` of rows, when the graph computes
+    ``dot(x, B)`` already: the gradient of a scan reads its sequences reversed (W4's
+    backward pass recomputed ``x W_xm`` and ``x W_xh``, 60k of its 380k multiply-adds per
+    word)."""
+    a, b = node.inputs
+    dots = [c for c, _ in fgraph.clients.get(b, []) if c != "output" and c is not node
+            and isinstance(c.op, Dot) and c.inputs[1] is b]
+    if not dots:
+        return None
+    for x, chain in _row_selections(a):
+        for other in dots:
+            if _same(other.inputs[0], x):
+                out = other.outputs[0]
+                for sub in chain:  # the same slices of the product's rows
+                    out = sub.op(out, *sub.inputs[1:])
+                return [out] if out.type == node.outputs[0].type else None
+    return None
+
+
+def _same(u, v, depth: int = 12) -> bool:
+    """Whether ``u`` and ``v`` compute the same value by the same ops (before the final
+    merge, a rewrite's copy of a computation is another variable)."""
+    if u is v:
+        return True
+    if isinstance(u, Constant) and isinstance(v, Constant):
+        return u.type == v.type and u.signature() == v.signature()
+    if depth == 0 or u.owner is None or v.owner is None or u.owner.op != v.owner.op or \
+            u.owner.outputs.index(u) != v.owner.outputs.index(v) or \
+            len(u.owner.inputs) != len(v.owner.inputs):
+        return False
+    return all(_same(a, b, depth - 1) for a, b in zip(u.owner.inputs, v.owner.inputs))
