@@ -881,10 +881,13 @@ def scan(node, ins, outs, ctx):
     body: list[str] = []
     call_args = []
     seq_in, tap_in, _ = op.inner_groups()
+    # a step's sequence rows as C arrays (the rows of a reversed sequence are contiguous,
+    # typed 'A'): its kernels get the types they have in the step compiled on its own, so
+    # they compile once, and their loops vectorise (W4's backward step: 11.4 -> 10.3 us)
     for s, v in zip(seqs, seq_in):
         pre, name = _scalar_view(f"{s}[t]", v.type.dtype, v.ndim, ctx)
         body += pre
-        call_args.append(name)
+        call_args.append(f"_c({name})" if v.ndim else name)
     for j in range(R):
         lb = info.lookback[j]
         for tap, v in zip(info.taps[j], tap_in[j]):
