@@ -602,21 +602,30 @@ class NumbaRunner:
         if self.profile is not None:
             self.profile.compile_times["numba"] = self.compile_time
 
-    def start(self, mode: str) -> None:
+    def start(self, mode: str, then: list | None = None) -> None:
         """Compile for the types of the current arguments: ``'blocking'`` now,
         ``'thread'`` in a thread of this process, ``'background'`` in a child process
         filling the on-disk cache (a program already in the cache is loaded in a thread).
-        Outside ``'blocking'`` the caller never waits, not even for ``import numba``."""
+        Outside ``'blocking'`` the caller never waits, not even for ``import numba``.
+        ``then``: runners (with this one's mode) to start after this one, in order (in
+        'background' mode their requests follow this one's in the queue)."""
         self.state = "compiling"
-        values = [c[0] for c in self.arg_cells]
+        todo = [(r, [c[0] for c in r.arg_cells]) for r in [self] + list(then or ())]
+        for r, _ in todo[1:]:
+            r.state = "compiling"
         if mode == "blocking":
-            self._compile(_signature(values))
+            for r, values in todo:
+                r._compile(_signature(values))
             return
+
+        def run() -> None:
+            for r, values in todo:
+                r._start_in_thread(values, mode)
         # 'thread': not a daemon, so at exit Python waits and the cache entry is complete
         # (the next run of the script loads it instead of compiling); 'background': a
         # daemon, since at exit the child goes on alone and completes the cache entry
-        threading.Thread(target=self._start_in_thread, args=(values, mode),
-                         daemon=mode == "background", name="theanine-numba").start()
+        threading.Thread(target=run, daemon=mode == "background",
+                         name="theanine-numba").start()
 
     def _start_in_thread(self, values: list, mode: str) -> None:
         types = _signature(values)
@@ -721,16 +730,20 @@ class NumbaRunner:
             if self.calls == 1 and self.compile_mode == "background":
                 QUEUE.prestart()  # in use: it may get hot soon
             if self.state == "pending" and self.calls >= self.hot_calls and not self.deferred:
-                # a scan step: the program in use containing it compiles too, and in
-                # place of it outside 'background' (then no more checks at each step: 3 us)
-                for r in list(self.enclosing):
-                    if r.state == "pending" and r.calls:
+                # a scan step: the program in use containing it compiles too, after it in
+                # 'background' mode, in place of it otherwise (then no more checks at each
+                # step: 3 us)
+                programs = [r for r in self.enclosing if r.state == "pending" and r.calls]
+                if self.compile_mode != "background" and self._covered():
+                    for r in programs:
                         r.start(r.compile_mode)
-                if len(self.enclosing) and self.compile_mode != "background" \
-                        and self._covered():
                     self.deferred = True
                 else:
-                    self.start(self.compile_mode)
+                    same = [r for r in programs if r.compile_mode == self.compile_mode]
+                    for r in programs:
+                        if r not in same:
+                            r.start(r.compile_mode)
+                    self.start(self.compile_mode, then=same)
                     native = self.native
             if native is None:
                 return self.vm()
