@@ -121,3 +121,21 @@ def test_a_large_element_wise_node_over_a_shared_value_runs_natively_on_the_vm(
         assert node.state in ("pending", "compiling") and time.time() < deadline, node.error
         time.sleep(0.02)
     assert node.calls == calls  # the last call ran the node natively
+
+
+def test_an_error_in_a_native_node_names_the_node_once(monkeypatch, tmp_path):
+    """(and changes no shared variable)"""
+    import theanine
+    from theanine.backend.numba import linker
+
+    monkeypatch.setattr(linker, "NATIVE_NODE_MIN", 4)
+    W = theanine.shared(np.ones((2, 3)), "W")
+    x = T.dmatrix("x")
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=50,
+                             compiledir=str(tmp_path)):
+        f = function([x], T.exp(x).sum(), updates=[(W, W * 0.5 + x)])
+    assert len(f._run.enclosed) == 1
+    with pytest.raises(ValueError) as err:
+        f(np.ones((4, 5)))
+    assert str(err.value).count("while computing") == 1, err.value
+    np.testing.assert_allclose(W.get_value(), np.ones((2, 3)))

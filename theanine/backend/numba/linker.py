@@ -651,8 +651,11 @@ class NumbaRunner:
                 return
             try:
                 module = load_program(self.source, self.folder)
-            except Exception as exc:  # noqa: BLE001 - say why once it is called
+            except Exception as exc:  # noqa: BLE001 - stay on the VM, say why once
                 self.failed(exc)
+                warnings.warn(f"theanine: the native program could not be written or "
+                              f"imported, the function keeps running on the NumPy VM "
+                              f"({type(exc).__name__}: {exc})", stacklevel=2)
                 return
         if not _in_cache(module.program, types):  # (or compiled by another one meanwhile)
             if self.calls:
@@ -819,7 +822,19 @@ def native_nodes(fgraph: FunctionGraph, vm: VM, storage: dict) -> list:
         if source is None or python_nodes:
             continue
         runner = NumbaRunner(sub, cells, VM(sub, cells), source, constants)
-        vm.thunks[k] = runner
-        vm.steps[k] = (runner, vm.steps[k][1])
+        vm.thunks[k] = thunk = _in_context(runner)
+        vm.steps[k] = (thunk, vm.steps[k][1])
         runners.append(runner)
     return runners
+
+
+def _in_context(runner: NumbaRunner) -> Any:
+    """``runner`` as a thunk of the VM: an error is raised by the runner's own VM, which
+    names the node already."""
+    def thunk() -> None:
+        try:
+            runner()
+        except Exception as exc:
+            exc.__theanine_context__ = True
+            raise
+    return thunk
