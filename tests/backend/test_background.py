@@ -139,3 +139,27 @@ def test_an_error_in_a_native_node_names_the_node_once(monkeypatch, tmp_path):
         f(np.ones((4, 5)))
     assert str(err.value).count("while computing") == 1, err.value
     np.testing.assert_allclose(W.get_value(), np.ones((2, 3)))
+
+
+def test_in_thread_mode_a_hot_scan_step_starts_its_program_in_its_place(tmp_path):
+    import theanine
+    from theanine.scan.op import Scan
+
+    x = T.dvector("x")
+    hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
+                          outputs_info=T.zeros((), "float64"))
+    with config.change_flags(linker="numba", numba_compile="thread", numba_hot_calls=2,
+                             compiledir=str(tmp_path)):
+        f = function([x], hs[-1])
+    (step,) = [n.op._fn._run for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    v = rng.normal(size=7)
+    want = 0.0
+    for a in v:
+        want = np.tanh(want * 0.5 + a)
+    np.testing.assert_allclose(f(v), want)  # f's first call: its steps get hot
+    deadline = time.time() + 180
+    while f._run.state == "compiling" and time.time() < deadline:
+        time.sleep(0.05)
+    assert f._run.state == "ready", f._run.error
+    assert step.deferred and step.state == "pending"
+    np.testing.assert_allclose(f(v), want)

@@ -8,7 +8,7 @@ modules of their own named by their text (:class:`Source`), compiled once for ev
 program that uses them. A function never waits for Numba: it runs on the
 NumPy VM until its native program is ready: once the function is hot, a child process
 compiles it into the cache and the function loads it from there (``numba_compile=
-'background'``, the default; ``'thread'`` compiles in a thread of this process, which
+'background'``, the default: see ``background.py`` for the queue and its order; ``'thread'`` compiles in a thread of this process, which
 holds the GIL; ``'blocking'`` compiles at once). If the native
 program raises, the call is re-run on the VM, whose error names the failing node.
 """
