@@ -133,6 +133,14 @@ CASES = [
      lambda: (lambda m, w: ([m, w], [T.dot(m, w), T.dot(m[::-1][1:], w) * 2]))(_m(), _m()),
      [rng.normal(size=(5, 3)), rng.normal(size=(3, 4))]),
     ("dot_of_selected_rows_reuses_dot", lambda: _rnn_cost(True), None),
+    ("scan_nitsot_not_stacked_twice", lambda: _rnn_cost(True), None),
+    ("scan_nitsot_not_stacked_twice",
+     lambda: (lambda m: ([m], theanine.scan(lambda r: [r, T.tanh(r)], sequences=m)[0]))(_m()),
+     [rng.normal(size=(4, 3))]),
+    ("scan_nitsot_not_stacked_twice",  # the same step value twice
+     lambda: (lambda m: ([m], theanine.scan(lambda r: (lambda t: [t, t])(T.tanh(r)),
+                                            sequences=m)[0]))(_m()),
+     [rng.normal(size=(4, 3))]),
     ("remove_undefined_grad",
      lambda: (lambda x: ([x], undefined_grad(x) * 2))(_x()), [rng.normal(size=3)]),
 ]

@@ -8,6 +8,8 @@
   non-sequence becomes one matrix product over the whole sequence before the loop.
 * ``scan_save_memory``: a recurrent output used only as ``out[-1]`` keeps a ring buffer
   of the steps its taps need instead of the whole history.
+* ``scan_nitsot_not_stacked_twice``: a per-step output that is a sequence's element, or
+  repeats another output, is not stacked again by the loop.
 """
 
 from __future__ import annotations
@@ -196,3 +198,46 @@ def scan_save_memory(fgraph, node):
     outs = new_op(*node.inputs)
     outs = outs if isinstance(outs, list) else [outs]
     return dict(zip(node.outputs, outs))
+
+
+@register("specialize", *TAGS)
+@node_rewriter([Scan])
+def scan_nitsot_not_stacked_twice(fgraph, node):
+    """A nit-sot output that is a sequence element (the loop would stack ``x_t`` back into
+    the sequence) is read from the sequence, and one that repeats another output is that
+    output. The gradient of a scan makes both (W4's backward step returned 9 of them,
+    5 of which were such copies)."""
+    op = node.op
+    info = op.info
+    if info.until:  # (the outputs end at the step that stopped it)
+        return None
+    R, K, S = info.n_rec, info.n_nitsot, info.n_seqs
+    seq_in, _, _ = op.inner_groups()
+    n_steps, *rest = node.inputs
+    outer_seqs = rest[:S]
+    inner_nit = op.inner_outputs[R:R + K]
+    repl, keep, first = {}, [], {}
+    for k, inner in enumerate(inner_nit):
+        outer = node.outputs[R + k]
+        if any(inner is s for s in seq_in):
+            seq = outer_seqs[next(i for i, s in enumerate(seq_in) if s is inner)][:n_steps]
+            if seq.type.dtype == outer.type.dtype and seq.ndim == outer.ndim:
+                repl[outer] = seq
+                continue
+        if id(inner) in first:
+            repl[outer] = first[id(inner)]
+            continue
+        first[id(inner)] = outer
+        keep.append(k)
+    if not repl:
+        return None
+    cond = op.inner_outputs[R + K:]
+    new_op = Scan(op.inner_inputs, op.inner_outputs[:R] + [inner_nit[k] for k in keep] + cond,
+                  dataclasses.replace(info, n_nitsot=len(keep)), op.mode)
+    outs = new_op(*node.inputs)
+    outs = outs if isinstance(outs, list) else [outs]
+    new = dict(zip(node.outputs[:R], outs[:R]))  # old outer output -> its replacement
+    new.update({node.outputs[R + k]: outs[R + i] for i, k in enumerate(keep)})
+    for old, v in repl.items():  # v: a slice of a sequence, or an output kept above
+        new[old] = new.get(v, v)
+    return new
