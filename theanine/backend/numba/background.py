@@ -100,6 +100,13 @@ class Compiler:
         return None if ok else message
 
 
+def _ahead(runner: Any) -> bool:
+    """Whether ``runner`` (or None) is one to compile ahead: alive, never called, not
+    compiling, and not an inner function (a scan step is its program's part)."""
+    return runner is not None and runner.state == "pending" and not runner.calls \
+        and not runner.enclosing
+
+
 class CompileQueue:
     """The programs waiting for a child process (see the module docstring)."""
 
@@ -121,8 +128,7 @@ class CompileQueue:
             if not self._threads:
                 return False
             return bool(self._building or self._waiting or any(
-                r is not None and r.state == "pending" and not r.calls and not r.enclosing
-                for r in (ref() for ref in self._uncalled)))
+                _ahead(ref()) for ref in self._uncalled))
 
     def submit(self, runner: Any, module: Any, types: tuple, rank: int) -> None:
         """Compile ``module`` (``runner``'s program) for ``types``: rank 0 for a hot inner
@@ -166,8 +172,7 @@ class CompileQueue:
                     runner.state, runner.deferred = "pending", True  # (see NumbaRunner)
                 while self._hot and self._uncalled:
                     runner = self._uncalled.pop(0)()
-                    if runner is not None and runner.state == "pending" and not runner.calls \
-                            and not runner.enclosing:  # (a scan step: its program's part)
+                    if _ahead(runner):
                         runner.state = "compiling"
                         self._building += 1
                         return runner, None, None

@@ -235,7 +235,7 @@ def dot_of_selected_rows_reuses_dot(fgraph, node):
         return None
     for x, chain in _row_selections(a):
         for other in dots:
-            if _same(other.inputs[0], x):
+            if _same_computation(other.inputs[0], x):
                 out = other.outputs[0]
                 for sub in chain:  # the same slices of the product's rows
                     out = sub.op(out, *sub.inputs[1:])
@@ -243,7 +243,7 @@ def dot_of_selected_rows_reuses_dot(fgraph, node):
     return None
 
 
-def _same(u, v, depth: int = 12) -> bool:
+def _same_computation(u, v, depth: int = 12) -> bool:
     """Whether ``u`` and ``v`` compute the same value by the same ops (before the final
     merge, a rewrite's copy of a computation is another variable)."""
     if u is v:
@@ -254,4 +254,4 @@ def _same(u, v, depth: int = 12) -> bool:
             u.owner.outputs.index(u) != v.owner.outputs.index(v) or \
             len(u.owner.inputs) != len(v.owner.inputs):
         return False
-    return all(_same(a, b, depth - 1) for a, b in zip(u.owner.inputs, v.owner.inputs))
+    return all(_same_computation(a, b, depth - 1) for a, b in zip(u.owner.inputs, v.owner.inputs))
