@@ -32,6 +32,8 @@ def test_the_queue_serves_hot_inner_functions_then_hot_ones_then_those_not_calle
     inner = FakeRunner("inner, not called", ["p"], state="pending", calls=0)
     for r in (called, inner, uncalled):
         q.add_uncalled(r)
+    q._threads = 1  # (as if serving)
+    assert not q.busy()  # those not called yet wait for a hot one (none if all were cached)
     q.submit(program, "module", ("types",), 1)
     q.submit(gone_step, "module", ("types",), 0)
     q.submit(step, "module", ("types",), 0)
@@ -41,7 +43,7 @@ def test_the_queue_serves_hot_inner_functions_then_hot_ones_then_those_not_calle
     assert gone_step.state == "pending" and gone_step.deferred
     # then the functions not called yet, but not those called meanwhile, nor inner ones
     assert q._next() == (uncalled, None, None)
-    assert uncalled.state == "compiling"
+    assert uncalled.state == "compiling" and q.busy()
     assert not q._waiting and not q._uncalled
 
 

@@ -127,7 +127,9 @@ class CompileQueue:
         with self._cond:
             if not self._threads:
                 return False
-            return bool(self._building or self._waiting or any(
+            # (the functions not called yet wait for a hot one: none, if all came from
+            # the cache)
+            return bool(self._building or self._waiting or self._hot and any(
                 _ahead(ref()) for ref in self._uncalled))
 
     def submit(self, runner: Any, module: Any, types: tuple, rank: int) -> None:
