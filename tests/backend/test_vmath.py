@@ -139,6 +139,25 @@ def test_native_sums_split_across_cores_and_blocked_rows_match_the_vm(dtype):
     assert "_py_parallel_sum" in f._run.source and "_vm.tanh" in f._run.source
 
 
+def test_the_shares_of_a_split_sum_are_added_in_order_whichever_finishes_first(monkeypatch):
+    """(1e16 + 1) - 1e16 is 0 in float64, 1e16 - 1e16 + 1 is 1: the total must not depend
+    on the order the threads end in)"""
+    import time
+
+    from theanine import config
+    from theanine.backend.numba.callbacks import parallel_sum
+    from theanine.rewrite.rules import fusion
+
+    monkeypatch.setattr(fusion, "_cores", lambda: 3)
+    values = {0: 1e16, 1: 1.0, 2: -1e16}
+
+    def kernel(lo, hi):  # the first share ends last
+        time.sleep(0.05 if lo == 0 else 0.0)
+        return values[lo]
+    with config.change_flags(openmp=True, openmp_elemwise_minsize=1):
+        assert parallel_sum(kernel, 3, 1, 3) == 0.0
+
+
 def test_a_first_call_on_the_vm_does_not_import_numba():
     """Generating native code reads ``scalar.VECTOR_MATH``, not ``vmath`` (importing
     Numba costs about 0.3 s of the time to a first result)."""

@@ -23,10 +23,13 @@ def call(key: str, *args: Any) -> Any:
 def parallel_sum(kernel: Callable[..., float], size: int, align: int, elements: int,
                  *args: Any) -> float:
     """The sum of ``kernel(*args, lo, hi)`` over shares of ``range(size)``, one per core in
-    threads (``fusion.parallel_blocks``): ``kernel`` is a native ``nogil`` function."""
+    threads (``fusion.parallel_blocks``): ``kernel`` is a native ``nogil`` function. The
+    shares' totals are added in their order, whichever thread finishes first."""
     from theanine.rewrite.rules.fusion import parallel_blocks
 
-    parts: list[float] = []
-    parallel_blocks(lambda lo, hi: parts.append(kernel(*args, lo, hi)), size, True, align,
-                    elements)
-    return float(sum(parts))
+    parts: dict[int, float] = {}
+
+    def run(lo: int, hi: int) -> None:
+        parts[lo] = kernel(*args, lo, hi)
+    parallel_blocks(run, size, True, align, elements)
+    return float(sum(parts[lo] for lo in sorted(parts)))
