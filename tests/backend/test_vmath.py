@@ -140,8 +140,8 @@ def test_native_sums_split_across_cores_and_blocked_rows_match_the_vm(dtype):
 
 
 def test_the_shares_of_a_split_sum_are_added_in_order_whichever_finishes_first(monkeypatch):
-    """(1e16 + 1) - 1e16 is 0 in float64, 1e16 - 1e16 + 1 is 1: the total must not depend
-    on the order the threads end in)"""
+    """(1 + 1e16) - 1e16 is 0 in float64, (1e16 - 1e16) + 1 is 1: the total must not
+    depend on the order the threads end in"""
     import time
 
     from theanine import config
@@ -149,7 +149,7 @@ def test_the_shares_of_a_split_sum_are_added_in_order_whichever_finishes_first(m
     from theanine.rewrite.rules import fusion
 
     monkeypatch.setattr(fusion, "_cores", lambda: 3)
-    values = {0: 1e16, 1: 1.0, 2: -1e16}
+    values = {0: 1.0, 1: 1e16, 2: -1e16}
 
     def kernel(lo, hi):  # the first share ends last
         time.sleep(0.05 if lo == 0 else 0.0)
