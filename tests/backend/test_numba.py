@@ -728,3 +728,24 @@ def test_programs_share_the_compiled_helpers_they_have_in_common(tmp_path):
         h = _native([x], hs[-1])
         np.testing.assert_allclose(h(v), want)
         assert h._run.state == "ready"
+
+
+def test_a_compile_inside_a_scan_node_is_not_counted_as_the_nodes_time(capsys, tmp_path):
+    """In 'blocking' mode a scan step gets hot inside its loop, and the function's program
+    compiles there: the profile leaves those seconds out of the node."""
+    x = T.dvector("x")
+    h, _ = theanine.scan(lambda v, acc: T.tanh(acc + v), sequences=x,
+                         outputs_info=T.zeros_like(x[0]))
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=3,
+                             compiledir=str(tmp_path)):  # (an empty cache: a real compile)
+        f = function([x], h[-1], profile=True)
+    v = rng.normal(size=10)
+    for _ in range(2):
+        f(v)
+    assert f._run.state == "ready"
+    prof = f.profile
+    (scan_node,) = [n for n in prof.node_time if type(n.op).__name__ == "Scan"]
+    assert prof.compile_in_nodes > 0.05
+    assert prof.node_time[scan_node] < 0.05 < prof.call_time
+    prof.summary()
+    assert "native compiles run during calls" in capsys.readouterr().out

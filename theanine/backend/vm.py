@@ -220,15 +220,18 @@ class VM:
             self._fail(k, exc)
 
     def _run_profiled(self) -> None:
-        record = self.profile.record_node
+        prof = self.profile
+        record = prof.record_node
         live = 0
         k = 0
         try:
             for (thunk, frees), node, ins, outs in zip(self.steps, self.nodes, self.in_cells,
                                                        self.out_cells):
+                c0 = prof.compile_in_nodes
                 t0 = time.perf_counter()
                 thunk()
-                record(node, time.perf_counter() - t0, [c[0] for c in ins])
+                record(node, time.perf_counter() - t0 - (prof.compile_in_nodes - c0),
+                       [c[0] for c in ins])
                 live += sum(getattr(c[0], "nbytes", 0) for c in outs)
                 self.profile.record_memory(live)
                 for c in frees:

@@ -25,6 +25,9 @@ class ProfileStats:
         self.native_calls = 0  # calls run by the native program (timed by its own clock)
         self.call_time = 0.0
         self.compile_times: dict[str, float] = {}
+        #: seconds of blocking native compiles run inside a node of the VM (a scan step
+        #: getting hot inside its loop compiles there): not counted as that node's time
+        self.compile_in_nodes = 0.0
         self.node_time: dict[Any, float] = defaultdict(float)
         self.node_calls: dict[Any, int] = defaultdict(int)
         self.node_shapes: dict[Any, list] = {}
@@ -59,6 +62,9 @@ class ProfileStats:
         print(f"  calls: {self.calls}{native}, total time {self.call_time:.6f} s, "
               f"{self.call_time / max(self.calls, 1) * 1e6:.1f} us per call; time in nodes "
               f"{sum(self.node_time.values()):.6f} s", file=out)
+        if self.compile_in_nodes:
+            print(f"  (the total includes {self.compile_in_nodes:.3f} s of native compiles "
+                  f"run during calls, not counted in the nodes)", file=out)
         print(f"  peak memory of intermediate results: {self.peak_bytes} bytes",
               file=out)
         report = self.native_report

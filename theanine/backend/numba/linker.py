@@ -614,8 +614,15 @@ class NumbaRunner:
         for r, _ in todo[1:]:
             r.state = "compiling"
         if mode == "blocking":
+            t0 = time.perf_counter()
             for r, values in todo:
                 r._compile(_signature(values))
+            # (maybe inside a node of a profiled VM: a scan step got hot in its loop)
+            spent = time.perf_counter() - t0
+            profiles = {id(o.profile): o.profile for r, _ in todo for o in [r, *r.enclosing]
+                        if o.profile is not None}
+            for profile in profiles.values():
+                profile.compile_in_nodes += spent
             return
 
         def run() -> None:
