@@ -12,7 +12,6 @@ import importlib
 import time
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any
 
 
 @dataclass(frozen=True)
@@ -74,7 +73,9 @@ def setup(fw: Framework, quick: bool, warm_cache: bool, full: bool = False) -> S
                 from pytensor.compile.mode import Mode
 
                 mode = Mode(linker="cvm", optimizer="fast_run")
-            ctx.versions["numba"] = _version("numba")
+        # (read from the installed metadata: importing numba here would take its import
+        # off theanine's timed first call)
+        ctx.versions[f"numba ({fw.python})"] = _installed_version("numba")
         ctx.lib, ctx.T, ctx.mode, ctx.scan = lib, T, mode, lib.scan
         ctx.versions[fw.probe] = getattr(lib, "__version__", "?")
 
@@ -127,8 +128,11 @@ def native_info(f) -> dict | None:
             "vm_calls": getattr(run, "calls", None), "fallbacks": getattr(run, "fallbacks", None)}
 
 
-def _version(mod: str) -> Any:
+def _installed_version(dist: str) -> str | None:
+    """The version of the installed distribution ``dist``, without importing it."""
+    from importlib import metadata
+
     try:
-        return importlib.import_module(mod).__version__
-    except Exception:  # pragma: no cover
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
         return None
