@@ -134,6 +134,12 @@ CASES = [
      [rng.normal(size=(5, 3)), rng.normal(size=(3, 4))]),
     ("dot_of_selected_rows_reuses_dot", lambda: _rnn_cost(True), None),
     ("scan_nitsot_not_stacked_twice", lambda: _rnn_cost(True), None),
+    ("scan_pushout_nitsot_dot", lambda: _rnn_cost("X"), None),  # dx_t = dot(g_t, W.T)
+    ("scan_pushout_nitsot_dot",  # a sum of two products, the matrix on either side
+     lambda: (lambda m, w, u: ([m, w, u], theanine.scan(
+         lambda r, w, u: (lambda g, q: [g, q, T.dot(w, g) + T.dot(q, u)])(
+             T.tanh(r), T.exp(-r)), sequences=m, non_sequences=[w, u])[0]))(_m(), _m(), _m()),
+     [rng.normal(size=(4, 3)), rng.normal(size=(2, 3)), rng.normal(size=(3, 2))]),
     ("scan_nitsot_not_stacked_twice",
      lambda: (lambda m: ([m], theanine.scan(lambda r: [r, T.tanh(r)], sequences=m)[0]))(_m()),
      [rng.normal(size=(4, 3))]),
@@ -155,7 +161,8 @@ def _rnn_cost(grad: bool):
     hs, _ = theanine.scan(lambda x, h, W, U: T.tanh(T.dot(x, W) + T.dot(h, U)),
                           sequences=X, outputs_info=h0, non_sequences=[W, U])
     cost = hs[-1].sum()
-    out = theanine.grad(cost, [W, U]) if grad else [hs]
+    wrt = [W, U] + ([X] if grad == "X" else [])
+    out = theanine.grad(cost, wrt) if grad else [hs]
     return [X, h0, W, U], out
 
 
@@ -528,3 +535,22 @@ def test_sum_squares_into_update_stays_away_when_the_update_needs_the_sum():
     assert "sum_squares_into_update" not in _fired(f)
     np.testing.assert_allclose(f(), 55.0)
     np.testing.assert_allclose(W.get_value(), np.arange(6.0).reshape(2, 3) * (1 - 0.55))
+
+
+def test_a_per_step_product_the_step_reads_stays_in_the_loop():
+    """``scan_pushout_nitsot_dot`` leaves a product that the recurrence also reads (the
+    loop must compute it anyway)."""
+    m, w = _m(), _m()
+    h0 = T.dvector("h0")
+
+    def step(r, h, w):
+        p = T.dot(w, T.tanh(r))
+        return [h + p, p]
+    (hs, ps), _ = theanine.scan(step, sequences=m, outputs_info=[h0, None], non_sequences=w)
+    f = function([m, h0, w], [hs, ps])
+    assert "scan_pushout_nitsot_dot" not in _fired(f)
+    mv, wv = rng.normal(size=(4, 3)), rng.normal(size=(2, 3))
+    want_p = np.tanh(mv) @ wv.T
+    got_h, got_p = f(mv, np.zeros(2), wv)
+    np.testing.assert_allclose(got_p, want_p, rtol=1e-12)
+    np.testing.assert_allclose(got_h, np.cumsum(want_p, axis=0), rtol=1e-12)
