@@ -93,22 +93,14 @@ def replay(requests_file: str, declare: bool) -> None:
     import theanine.backend.numba.vmath  # noqa: F401
     from theanine.backend.numba.worker import compile_program
 
-    compiled = []
-
-    class Count(event.Listener):
-        def on_start(self, ev):
-            compiled.append(1)
-
-        def on_end(self, ev):
-            pass
-    event.register("numba:compile", Count())
     print("| program | seconds | LLVM | typing, lowering | functions |\n|---|---|---|---|---|")
     total = 0.0
     for path, name, types in pickle.loads(Path(requests_file).read_bytes()):
-        compiled.clear()
         t0 = time.perf_counter()
-        compile_program(path, name, types)
+        with event.install_recorder("numba:compile") as rec:  # (start, end) per function
+            compile_program(path, name, types)
         s = time.perf_counter() - t0
+        compiled = [e for _, e in rec.buffer if e.is_start]
         total += s
         llvm = sys.modules[name].program.overloads[types].metadata.get("timers", {}).get(
             "llvm_lock", 0.0)
