@@ -204,16 +204,18 @@ def test_generated_assignment_reads_an_overlapping_value_first(op, tmp_path):
     np.testing.assert_array_equal(got, a[[0] * 5] if op == "=" else a + a[:1])
 
 
-def test_softmax_crossentropy_and_argmax():
-    x = T.dmatrix("x")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_softmax_crossentropy_and_argmax(dtype):
+    x = T.matrix("x", dtype=dtype)
     y = T.lvector("y")
-    v = T.dvector("v")
+    v = T.vector("v", dtype=dtype)
     sm = T.nnet.softmax(x)
     cost = T.nnet.categorical_crossentropy(sm, y).mean()
     outs = [sm, T.log(sm), cost, grad(cost, x), T.argmax(v), T.argmin(v),
             T.nnet.softmax([v])[0], grad(T.nnet.softmax(x)[:, 0].sum(), x)]
-    _compare([x, y, v], outs, [rng.normal(size=(3, 5)), np.array([0, 4, 2]),
-                               rng.normal(size=5)])
+    _compare([x, y, v], outs, [rng.normal(size=(3, 5)).astype(dtype), np.array([0, 4, 2]),
+                               rng.normal(size=5).astype(dtype)],
+             rtol=1e-5 if dtype == "float32" else 1e-6)
 
 
 def test_training_step_with_in_place_updates_matches_vm():

@@ -25,8 +25,10 @@ def _grid(lo: float, hi: float, dtype, n: int = 400_001) -> np.ndarray:
     return x[(x >= lo) & (x <= hi)]
 
 
-def _apply(name: str, x: np.ndarray) -> np.ndarray:
-    if x.dtype == np.float64:
+def _apply(name: str, x: np.ndarray, dtype=None) -> np.ndarray:
+    """vmath's ``name`` for ``dtype`` (default: ``x``'s) applied to each element of ``x``."""
+    dtype = np.dtype(dtype or x.dtype)
+    if dtype == np.float64:
         name += "_64" if name == "expm1" else "64"
     fn = getattr(vmath, name)
 
@@ -34,7 +36,7 @@ def _apply(name: str, x: np.ndarray) -> np.ndarray:
     def run(x, out):
         for i in range(x.shape[0]):
             out[i] = fn(x[i])
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype)
     run(x, out)
     return out
 
@@ -107,6 +109,24 @@ def test_special_values_are_numpys(name, dtype):
     np.testing.assert_allclose(got[finite], expected[finite], rtol=4 * fi.eps, atol=0)
     zero = finite & (expected == 0)
     np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(expected[zero]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(DOMAINS))
+def test_an_argument_of_another_type_is_converted_first(name, dtype):
+    """A float32 function given a float64 (the difference of a float32 row and a float64
+    maximum, in the softmax kernel) or an integer computes in its own type."""
+    x = np.linspace(-3.0, 3.0, 61)
+    if name in ("log",):
+        x = np.abs(x) + 0.5
+    other = np.float64 if dtype == np.float32 else np.float32
+    rtol = 1e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(_apply(name, x.astype(other), dtype),
+                               _apply(name, x.astype(dtype).astype(other).astype(dtype)),
+                               rtol=rtol)
+    ints = np.round(x)
+    np.testing.assert_allclose(_apply(name, ints.astype(np.int64), dtype),
+                               _apply(name, ints.astype(dtype)), rtol=rtol)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

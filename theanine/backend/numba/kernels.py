@@ -698,12 +698,12 @@ _SOFTMAX = f'''
 {INTERNAL}
 def _softmax_rows{{suffix}}(x, out, log):
     for i in range(x.shape[0]):
-        m = -np.inf
+        m = {{dt}}(-np.inf)  # (in the row's type: x - m stays float32 for float32 rows)
         for j in range(x.shape[1]):
             if x[i, j] > m:
                 m = x[i, j]
         if m == -np.inf:
-            m = 0.0
+            m = {{dt}}(0.0)
         row = out[i]
         for j in range(x.shape[1]):
             row[j] = {{exp}}(x[i, j] - m)
@@ -744,7 +744,8 @@ def softmax(node, ins, outs, ctx):
     suffix = {"float32": "_f32", "float64": "_f64"}.get(dtype, "")
     exp = {"float32": "_vm.exp", "float64": "_vm.exp64"}.get(dtype, "np.exp")
     ctx.helper("_sum_row", _SUM_ROW)
-    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix, exp=exp))
+    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix, exp=exp,
+                                                       dt=f"np.{dtype}"))
     x = node.inputs[0]
     dt = dtype_name(node.outputs[0].type.dtype)
     log = type(node.op).__name__ == "LogSoftmax"

@@ -14,7 +14,9 @@ and for float64 ``expm1`` and ``tanh``. The float64 versions (suffix ``64``, ``e
 use Taylor coefficients.
 
 The element-wise code generator (``scalar.py``, whose ``VECTOR_MATH`` names them) calls
-these for float32 and float64 operands.
+these for float32 and float64 operands. Each first converts its argument to its own
+type: the bit manipulations read a float64 passed to a float32 function (the difference
+of a float32 and a float64, say) as garbage.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ _TINY = F(1.17549435e-38)  # smallest normal float32
 def exp(x):
     """``e**x``: ``2**n * e**r`` with ``|r| <= ln(2)/2``; ``2**n`` as two factors, so
     that subnormal results are rounded once."""
+    x = F(x)
     x = F(88.8) if x > F(88.8) else x
     x = F(-104.0) if x < F(-104.0) else x
     t = x * _LOG2E + _ROUND
@@ -114,6 +117,7 @@ def _log_core(u):
 @njit(**_JIT)
 def log(x):
     """``log(x)``; subnormal ``x`` is scaled by ``2**23`` first."""
+    x = F(x)
     sub = x < _TINY
     u = x * F(8388608.0) if sub else x
     y = _log_core(u) - (F(23.0) * _LN2_HI + F(23.0) * _LN2_LO if sub else F(0.0))
@@ -126,6 +130,7 @@ def log(x):
 def log1p(a):
     """``log(1 + a)``: ``log(u)`` of ``u = 1 + a`` rounded, plus ``(a - (u - 1)) / u``,
     the first-order effect of the rounding."""
+    a = F(a)
     u = F(1.0) + a
     y = _log_core(u) + (a - (u - F(1.0))) / u
     y = a if abs(a) < F(2.98e-8) or a == _INF else y  # below 2**-25: a itself (and -0)
@@ -137,6 +142,7 @@ def log1p(a):
 def tanh(x):
     """``x + x**3 P(x**2)`` for ``|x| < 0.625``; ``(1 - e) / (1 + e)`` with
     ``e = exp(-2|x|)`` and ``x``'s sign otherwise."""
+    x = F(x)
     z = x * x
     small = x + x * z * (_T0 + z * (_T1 + z * (_T2 + z * (_T3 + z * _T4))))
     small = x if abs(x) < F(2.4e-4) else small  # x itself below 2**-12 (and -0)
@@ -150,6 +156,7 @@ def tanh(x):
 def sigmoid(x):
     """``1 / (1 + exp(-x))``, as ``e / (1 + e)`` with ``e = exp(x)`` for negative ``x``
     (no overflow, and tiny results keep their precision)."""
+    x = F(x)
     e = exp(-abs(x))
     s = F(1.0) / (F(1.0) + e)
     return s if x >= F(0.0) else e * s
@@ -158,6 +165,7 @@ def sigmoid(x):
 @njit(**_JIT)
 def softplus(x):
     """``log(1 + exp(x))`` as ``max(x, 0) + log1p(exp(-|x|))``."""
+    x = F(x)
     return (x if x > F(0.0) else F(0.0)) + log1p(exp(-abs(x)))
 
 
@@ -165,6 +173,7 @@ def softplus(x):
 def expm1(x):
     """``e**x - 1``: ``2**n (e**r - 1) + (2**n - 1)``, with ``e**r - 1`` from the
     polynomial, so that small ``x`` keep their relative precision."""
+    x = F(x)
     x = F(88.8) if x > F(88.8) else x
     x = F(-104.0) if x < F(-104.0) else x
     t = x * _LOG2E + _ROUND
@@ -218,6 +227,7 @@ def _reduce64(x):
 
 @njit(**_JIT)
 def exp64(x):
+    x = D(x)
     t, n, r = _reduce64(x)
     p = D(1.0) + _expm1_r64(r)
     k = _bits(t) - I64(0x4338000000000000)
@@ -227,6 +237,7 @@ def exp64(x):
 
 @njit(**_JIT)
 def expm1_64(x):
+    x = D(x)
     t, n, r = _reduce64(x)
     q = _expm1_r64(r)
     k = _bits(t) - I64(0x4338000000000000)
@@ -259,6 +270,7 @@ def _log_core64(u):
 
 @njit(**_JIT)
 def log64(x):
+    x = D(x)
     sub = x < _DTINY
     u = x * D(4503599627370496.0) if sub else x
     y = _log_core64(u) - (D(52.0) * _DLN2_HI + D(52.0) * _DLN2_LO if sub else D(0.0))
@@ -269,6 +281,7 @@ def log64(x):
 
 @njit(**_JIT)
 def log1p64(a):
+    a = D(a)
     u = D(1.0) + a
     y = _log_core64(u) + (a - (u - D(1.0))) / u
     y = a if abs(a) < D(5.55e-17) or a == _DINF else y
@@ -280,6 +293,7 @@ def log1p64(a):
 def tanh64(x):
     """``-t / (2 + t)`` with ``t = expm1(-2|x|)`` below ``|x| = 0.55``, ``1 - 2 / (1 +
     exp(2|x|))`` above, and ``x``'s sign."""
+    x = D(x)
     ax = abs(x)
     t = expm1_64(D(-2.0) * ax)
     small = -t / (D(2.0) + t)
@@ -291,6 +305,7 @@ def tanh64(x):
 
 @njit(**_JIT)
 def sigmoid64(x):
+    x = D(x)
     e = exp64(-abs(x))
     s = D(1.0) / (D(1.0) + e)
     return s if x >= D(0.0) else e * s
@@ -298,4 +313,5 @@ def sigmoid64(x):
 
 @njit(**_JIT)
 def softplus64(x):
+    x = D(x)
     return (x if x > D(0.0) else D(0.0)) + log1p64(exp64(-abs(x)))
