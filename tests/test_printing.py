@@ -59,7 +59,10 @@ def test_profile_summary(capsys):
     f.profile.summary()
     out = capsys.readouterr().out
     assert "calls: 4" in out and "Dot" in out and "rewrites" in out and "peak memory" in out
-    assert f.profile.peak_bytes >= 20 * 20 * 8
+    if f.profile.native_calls == 4:  # (pytest --linker=numba: native from the first call)
+        assert "not measured (every call ran the native program)" in out
+    else:
+        assert f.profile.peak_bytes >= 20 * 20 * 8
 
 
 def test_profile_flag_prints_at_exit():

@@ -154,6 +154,33 @@ def test_shapes_and_views():
     _compare([x, m], outs, [rng.normal(size=(2, 3, 4)), rng.normal(size=(2, 5))])
 
 
+def test_alloc_broadcasts_a_length_of_one_and_rejects_other_lengths_natively():
+    v, n = T.dvector("v"), T.lscalar("n")
+    f = _compare([v, n], T.alloc(v, n, 3), [np.array([1.0, 2.0, 3.0]), np.array(2)])
+    np.testing.assert_array_equal(f(np.array([4.0]), 2), np.full((2, 3), 4.0))
+    with pytest.raises(ValueError, match=r"\(4,\).*\(2, 3\)"):  # (the VM names them)
+        f(np.ones(4), 2)
+
+
+def test_dimshuffle_dropping_every_axis_then_adding_one():
+    x = T.TensorType("float64", (True,))("x")
+    _compare([x], [x.dimshuffle("x") * 2, x.dimshuffle() + 1], [np.array([3.0])])
+
+
+def test_ops_that_print_alike_keep_their_own_python_island():
+    """Two jacobians (MapIndex nodes, run by their NumPy perform) in one process: each
+    program calls its own node, not the first one registered under the same name."""
+    x = T.dvector("x")
+    a = np.array([0.5, -1.0, 2.0])
+    j1 = _native([x], theanine.jacobian(T.exp(x) * x[0], x))
+    j2 = _native([x], theanine.jacobian(x ** 2, x))
+    expected = np.diag(np.exp(a) * a[0])
+    expected[:, 0] += np.exp(a)
+    np.testing.assert_allclose(j2(a), np.diag(2 * a))
+    np.testing.assert_allclose(j1(a), expected)
+    assert j1._run.state == j2._run.state == "ready"
+
+
 def test_indexing():
     x = T.dmatrix("x")
     i = T.lscalar("i")

@@ -29,8 +29,9 @@ def _rule(fx: str, key: str, i: int) -> str:
     if key in ("mrg_call1", "mrg_call2", "mrg_seed77"):
         if i in (4, 9) or (fx == "float32" and i in (3, 10)):
             return "close"
-    if fx == "float32" and key in ("mrg_normal_big", "scan_mrg_normal"):
-        return "close"
+    if key in ("mrg_normal_big", "scan_mrg_normal") and (fx == "float32" or
+                                                         config.linker == "numba"):
+        return "close"  # (natively, float64 too: vmath's log is within 2 ulp of NumPy's)
     if fx == "float32" and key in ("rs_call1", "rs_call2", "rs_seed42") and i == 9:
         return "dtype"
     return "exact"

@@ -65,8 +65,14 @@ class ProfileStats:
         if self.compile_in_nodes:
             print(f"  (the total includes {self.compile_in_nodes:.3f} s of native compiles "
                   f"run during calls, not counted in the nodes)", file=out)
-        print(f"  peak memory of intermediate results: {self.peak_bytes} bytes",
-              file=out)
+        on_vm = self.calls - self.native_calls
+        if not on_vm:
+            print("  peak memory of intermediate results: not measured (every call ran "
+                  "the native program)", file=out)
+        else:
+            print(f"  peak memory of intermediate results: {self.peak_bytes} bytes"
+                  f"{f' (in the {on_vm} calls on the NumPy VM)' if self.native_calls else ''}",
+                  file=out)
         report = self.native_report
         if report:
             if report["native"]:

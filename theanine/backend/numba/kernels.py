@@ -9,6 +9,7 @@ Dispatch is by op class (and its bases), never by an if-chain.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Callable
 
 import numpy as np
@@ -449,7 +450,10 @@ def dimshuffle(node, ins, outs, ctx):
     lines, cur = [], x
     if op.drop:
         t = ctx.fresh()
-        lines.append(f"{t} = {cur}[{_idx(['0' if d in op.drop else ':' for d in range(op.input_ndim)])}]")
+        if len(op.drop) == op.input_ndim:  # (indexing every axis would give a scalar)
+            lines.append(f"{t} = np.ascontiguousarray({cur}).reshape(())")
+        else:
+            lines.append(f"{t} = {cur}[{_idx(['0' if d in op.drop else ':' for d in range(op.input_ndim)])}]")
         cur = t
     perm = op._perm_after_drop
     if perm != tuple(range(len(perm))):
@@ -551,9 +555,19 @@ def alloc(node, ins, outs, ctx):
     value = node.inputs[0]
     dims = [f"{s}[()]" for s in shape]
     pad = out.ndim - value.ndim
-    read = [("0" if value.type.broadcastable[d - pad] else f"j{d}") for d in range(pad, out.ndim)]
     o = outs[0]
     lines = [f"{o} = np.empty({_shape_tuple(dims)}, {dtype_name(out.type.dtype)})"]
+    read = []
+    for d in range(pad, out.ndim):
+        if value.type.broadcastable[d - pad]:
+            read.append("0")
+            continue
+        # a length known at run time: equal to the target's, or 1 (broadcast, as NumPy)
+        b = ctx.fresh("_b")
+        lines += [f"if {v}.shape[{d - pad}] != {dims[d]} and {v}.shape[{d - pad}] != 1:",
+                  "    raise ValueError('alloc: the value does not broadcast to the shape')",
+                  f"{b} = 0 if {v}.shape[{d - pad}] == 1 else 1"]
+        read.append(f"j{d} * {b}")
     return lines + _loops(dims, [f"{o}[{_idx([f'j{d}' for d in range(out.ndim)])}] = "
                                  f"{v}[{_idx(read)}]"])
 
@@ -1091,10 +1105,37 @@ def python_node(node, ins, outs, ctx):
                                                           for k, o in enumerate(outs)]
 
 
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic, np.dtype)
+
+
+def _stable(value) -> str | None:
+    """A description of an op (or one of its properties) that is the same in every
+    process, or None: an op is described by its class and ``__props__``."""
+    if isinstance(value, _PLAIN):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        parts = [_stable(v) for v in value]
+        return None if None in parts else f"({','.join(parts)})"
+    props = getattr(type(value), "__props__", None)
+    if props is None:
+        return None
+    parts = [_stable(getattr(value, p, None)) for p in props]
+    return None if None in parts else \
+        f"{type(value).__module__}.{type(value).__qualname__}({','.join(parts)})"
+
+
 def _register_perform(node) -> str:
+    """The key of ``node``'s perform in the callback registry. An op whose properties are
+    not plain values (an inner graph: MapIndex) gets a key of its own, valid in this
+    process only (two such ops print alike, and must not share one)."""
     from theanine.backend.numba.callbacks import REGISTRY
 
-    key = hashlib.sha256(f"perform|{node.op}|{[i.type for i in node.inputs]}|"
+    desc = _stable(node.op)
+    if desc is None:
+        desc = node.op.__dict__.get("_perform_token")
+        if desc is None:
+            desc = node.op.__dict__["_perform_token"] = uuid.uuid4().hex
+    key = hashlib.sha256(f"perform|{desc}|{[i.type for i in node.inputs]}|"
                          f"{[o.type for o in node.outputs]}".encode()).hexdigest()[:16]
     if key not in REGISTRY:
         def run(*inputs, _node=node):
