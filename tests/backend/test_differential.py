@@ -1,5 +1,8 @@
-"""Random element-wise and reduction graphs (hypothesis): the native program and the
-NumPy VM agree."""
+"""Random graphs of element-wise ops, whole-matrix ops (softmax, products, scans of
+sums, indexing) and reductions, over inputs of mixed types (hypothesis): the native
+program and the NumPy VM agree."""
+
+import os
 
 import numpy as np
 import pytest
@@ -18,24 +21,36 @@ BINARY = [T.add, T.sub, T.mul, T.maximum, T.minimum,
           lambda a, b: a / (abs(b) + 1), lambda a, b: T.switch(T.gt(a, b), a, b * 2)]
 
 
+# ops on whole matrices (kernels of their own, not loops of the element-wise generator):
+# their outputs keep the shape of their first input
+MATRIX = [T.nnet.softmax, T.nnet.logsoftmax,
+          lambda v: T.addbroadcast(T.dot(v, v.T[:, :1]), 1) * v,
+          lambda v: T.cumsum(v, axis=1), lambda v: v[::-1] + v.max(axis=0)]
+
+
 @st.composite
 def graphs(draw):
-    ops = draw(st.lists(st.tuples(st.integers(0, 1), st.integers(0, 20), st.integers(0, 20),
+    ops = draw(st.lists(st.tuples(st.integers(0, 2), st.integers(0, 20), st.integers(0, 20),
                                   st.integers(0, 20)), min_size=1, max_size=8))
     reduce_axis = draw(st.sampled_from([None, 0, 1, "none"]))
     dtype = draw(st.sampled_from(["float32", "float64"]))
-    return ops, reduce_axis, dtype
+    # the row's dtype: the same, the other float, or an integer (mixed-type expressions)
+    r_dtype = draw(st.sampled_from([dtype, "float64", "float32", "int32"]))
+    return ops, reduce_axis, dtype, r_dtype
 
 
-def _build(ops, reduce_axis, dtype):
+def _build(ops, reduce_axis, dtype, r_dtype):
     x = T.tensor(dtype, shape=(None, None), name="x")
-    r = T.tensor(dtype, shape=(1, None), name="r")
+    r = T.tensor(r_dtype, shape=(1, None), name="r")
     pool = [x, r, x * 0.5]
     for kind, a, b, c in ops:
+        v = pool[b % len(pool)]
         if kind == 0:
-            pool.append(UNARY[a % len(UNARY)](pool[b % len(pool)]))
-        else:
-            pool.append(BINARY[a % len(BINARY)](pool[b % len(pool)], pool[c % len(pool)]))
+            pool.append(UNARY[a % len(UNARY)](v))
+        elif kind == 1:
+            pool.append(BINARY[a % len(BINARY)](v, pool[c % len(pool)]))
+        elif v.broadcastable == (False, False) and v.dtype.startswith("float"):
+            pool.append(MATRIX[a % len(MATRIX)](v))
     out = pool[-1]
     if out.broadcastable != (False, False):
         out = out + x * 0
@@ -44,18 +59,21 @@ def _build(ops, reduce_axis, dtype):
     return [x, r], out
 
 
-# Each example compiles a program: a handful of examples, no deadline.
-@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
+# Each example compiles a program: a handful of examples by default (a search for bugs:
+# THEANINE_DIFFERENTIAL_EXAMPLES=800, about 2.5 minutes), no deadline.
+@settings(max_examples=int(os.environ.get("THEANINE_DIFFERENTIAL_EXAMPLES", 25)),
+          deadline=None, suppress_health_check=list(HealthCheck))
 @given(graphs(), st.integers(1, 4), st.integers(1, 5))
 def test_random_graphs_native_equals_vm(g, rows, cols):
-    ops, axis, dtype = g
-    inputs, out = _build(ops, axis, dtype)
+    ops, axis, dtype, r_dtype = g
+    inputs, out = _build(ops, axis, dtype, r_dtype)
     rng = np.random.default_rng(rows * 10 + cols)
-    vals = [rng.normal(size=(rows, cols)).astype(dtype), rng.normal(size=(1, cols)).astype(dtype)]
+    vals = [rng.normal(size=(rows, cols)).astype(dtype),
+            (rng.normal(size=(1, cols)) * 3).astype(r_dtype)]
     with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
         f = function(inputs, out, on_unused_input="ignore")
     ref = function(inputs, out, mode=theanine.Mode(linker="vm"), on_unused_input="ignore")
     got = f(*vals)
     assert f._run.state == "ready", f._run.error
-    tol = 1e-4 if dtype == "float32" else 1e-9
+    tol = 1e-4 if "float32" in (dtype, r_dtype) else 1e-9  # (the least precise input)
     np.testing.assert_allclose(got, ref(*vals), rtol=tol, atol=tol)
