@@ -12,6 +12,7 @@ from theanine import Mode, config, function
 from theanine.rewrite import applied, rewrites
 from theanine.ifelse import ifelse
 from theanine.tensor.random.op import undefined_grad
+from theanine.tensor.join import Join
 from theanine.tensor.nnet import Softmax
 
 NO_REWRITES = Mode(optimizer=None)
@@ -52,6 +53,8 @@ CASES = [
      [rng.normal(size=3)]),
     ("merge_dimshuffles", lambda: (lambda m: ([m], m.T.T * 2))(_m()), [rng.normal(size=(2, 3))]),
     ("useless_reshape", lambda: (lambda m: ([m], m.reshape((6,)).reshape((3, 2))))(_m()),
+     [rng.normal(size=(2, 3))]),
+    ("join_of_one", lambda: (lambda m: ([m], Join(1)(T.exp(m)) * 2))(_m()),
      [rng.normal(size=(2, 3))]),
     ("useless_shape_assertion", lambda: (lambda m: ([m], T.specify_shape(m, (None, None))))(_m()),
      [rng.normal(size=(2, 3))]),

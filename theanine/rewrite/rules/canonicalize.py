@@ -11,6 +11,7 @@ from theanine.rewrite.engine import node_rewriter
 from theanine.tensor import math as m
 from theanine.tensor.basic import Alloc, constant
 from theanine.tensor.elemwise import DimShuffle, Elemwise, Reduce
+from theanine.tensor.join import Join
 from theanine.tensor.shape import Rebroadcast, Reshape, SpecifyShape, dimshuffle
 
 TAGS = ("fast_run",)
@@ -177,6 +178,15 @@ def useless_reshape(fgraph, node):
         return [x]
     if x.owner is not None and isinstance(x.owner.op, Reshape):
         return [node.op(x.owner.inputs[0], shp)]
+    return None
+
+
+@register("canonicalize", *TAGS)
+@node_rewriter([Join])
+def join_of_one(fgraph, node):
+    """``join(axis, x) -> x``: a concatenation of one tensor is that tensor (not a copy)."""
+    if len(node.inputs) == 1 and _same_type(node.inputs[0], node.outputs[0]):
+        return [node.inputs[0]]
     return None
 
 
