@@ -66,7 +66,7 @@ class ProfileStats:
             print(f"  (the total includes {self.compile_in_nodes:.3f} s of native compiles "
                   f"run during calls, not counted in the nodes)", file=out)
         on_vm = self.calls - self.native_calls
-        if not on_vm:
+        if self.native_calls and not on_vm:
             print("  peak memory of intermediate results: not measured (every call ran "
                   "the native program)", file=out)
         else:
