@@ -434,6 +434,24 @@ def test_scan_loop_and_its_gradient_run_natively():
              rtol=1e-9)
 
 
+def test_a_float32_recurrence_with_softmax_and_its_gradient_run_natively():
+    """The tutorial's GRU classifier in float32 (floatX=float32): gates, a softmax over the
+    last state, the cost's gradients with respect to every weight and the sequence."""
+    X, t = T.fmatrix("X"), T.lscalar("t")
+    f32 = lambda *s: shared(rng.normal(0, 0.5, s).astype("float32"))  # noqa: E731
+    Wz, Uz, Wh, Uh, Wo = f32(3, 4), f32(4, 4), f32(3, 4), f32(4, 4), f32(4, 5)
+
+    def step(x, h):
+        z = T.nnet.sigmoid(T.dot(x, Wz) + T.dot(h, Uz))
+        return z * h + (1 - z) * T.tanh(T.dot(x, Wh) + T.dot(h, Uh))
+    hs, _ = theanine.scan(step, sequences=X, outputs_info=T.zeros(4, dtype="float32"))
+    p = T.nnet.softmax([T.dot(hs[-1], Wo)])[0]
+    cost = -T.log(p[t])
+    gs = grad(cost, [X, Wz, Uz, Wh, Uh, Wo])
+    _compare([X, t], [p, cost, *gs], [rng.normal(size=(6, 3)).astype("float32"), np.array(2)],
+             rtol=1e-4)
+
+
 def test_cache_is_reused_and_managed(tmp_path, capsys):
     import subprocess
     import sys
