@@ -5,7 +5,8 @@ end has its own parity tests in ``tests/backend/``, which compile representative
 once each. ``pytest --linker=numba`` runs the whole suite again with every function
 compiled natively at its first call (``numba_compile='blocking'``, hot after one call):
 the op and scan suites then compare the native programs with NumPy/SciPy. It takes
-about as long as one Numba compilation per test, so it is not part of the default run.
+about as long as one Numba compilation per test, so it is not part of the default run;
+CI (``.ci/run``) runs it after the default run, on both cores (``-n 2``, pytest-xdist).
 """
 
 import pytest
