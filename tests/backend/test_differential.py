@@ -1,6 +1,6 @@
 """Random graphs of element-wise ops, whole-matrix ops (softmax, products, scans of
-sums, indexing) and reductions, over inputs of mixed types (hypothesis): the native
-program and the NumPy VM agree."""
+sums, indexing) and reductions, and random recurrences (scan), over inputs of mixed types
+(hypothesis): the native program and the NumPy VM agree."""
 
 import os
 
@@ -77,3 +77,44 @@ def test_random_graphs_native_equals_vm(g, rows, cols):
     assert f._run.state == "ready", f._run.error
     tol = 1e-4 if "float32" in (dtype, r_dtype) else 1e-9  # (the least precise input)
     np.testing.assert_allclose(got, ref(*vals), rtol=tol, atol=tol)
+
+
+SCAN_UNARY = [T.tanh, T.exp, T.nnet.sigmoid, lambda v: v * 0.5, T.sqr, T.abs]
+
+
+# A recurrence compiles a larger program: fewer examples (150 found nothing in 3 minutes).
+@settings(max_examples=max(1, int(os.environ.get("THEANINE_DIFFERENTIAL_EXAMPLES", 25)) // 4),
+          deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.sampled_from(["float32", "float64"]), st.sampled_from(["float32", "float64", "int32"]),
+       st.integers(0, 5), st.integers(0, 5), st.booleans(), st.booleans(), st.integers(1, 5),
+       st.booleans())
+def test_random_recurrences_native_equal_vm(state_dtype, seq_dtype, u1, u2, two_taps, backwards,
+                                            n, with_grad):
+    """A scan over a sequence of another type (mixed-type steps), with one or two taps of
+    its state, forwards or backwards, and its gradients."""
+    X = T.tensor(seq_dtype, shape=(None, 3), name="X")
+    W = T.tensor(state_dtype, shape=(3, 3), name="W")
+    h0 = T.tensor(state_dtype, shape=(2, 3) if two_taps else (3,), name="h0")
+
+    def step(x, *hs_and_w):
+        *hs, w = hs_and_w
+        out = SCAN_UNARY[u1](T.dot(hs[-1], w) + x) + (SCAN_UNARY[u2](hs[0]) if two_taps else 0)
+        return T.cast(out * 0.5, state_dtype)
+    hs, _ = theanine.scan(step, sequences=X, non_sequences=[W], go_backwards=backwards,
+                          outputs_info=dict(initial=h0, taps=[-2, -1]) if two_taps else h0)
+    outs = [hs, hs.sum()]
+    if with_grad and seq_dtype != "int32":
+        outs += theanine.grad(hs.sum(), [W, h0, X])
+    rng = np.random.default_rng(n)
+    vals = [(rng.normal(size=(n, 3)) * 2).astype(seq_dtype),
+            (rng.normal(size=(3, 3)) * 0.5).astype(state_dtype),
+            rng.normal(size=(2, 3) if two_taps else 3).astype(state_dtype)]
+    with config.change_flags(linker="numba", numba_compile="blocking", numba_hot_calls=1):
+        f = function([X, W, h0], outs)
+    ref = function([X, W, h0], outs, mode=theanine.Mode(linker="vm"))
+    got = f(*vals)
+    assert f._run.state == "ready", f._run.error
+    tol = 1e-4 if "float32" in (state_dtype, seq_dtype) else 1e-9
+    for g, e in zip(got, ref(*vals)):
+        assert np.asarray(g).dtype == np.asarray(e).dtype
+        np.testing.assert_allclose(g, e, rtol=tol, atol=tol)
