@@ -453,7 +453,8 @@ def dimshuffle(node, ins, outs, ctx):
         if len(op.drop) == op.input_ndim:  # (indexing every axis would give a scalar)
             lines.append(f"{t} = np.ascontiguousarray({cur}).reshape(())")
         else:
-            lines.append(f"{t} = {cur}[{_idx(['0' if d in op.drop else ':' for d in range(op.input_ndim)])}]")
+            keep = ['0' if d in op.drop else ':' for d in range(op.input_ndim)]
+            lines.append(f"{t} = {cur}[{_idx(keep)}]")
         cur = t
     perm = op._perm_after_drop
     if perm != tuple(range(len(perm))):
