@@ -758,11 +758,10 @@ def softmax(node, ins, outs, ctx):
     dtype = node.outputs[0].type.dtype
     suffix = {"float32": "_f32", "float64": "_f64"}.get(dtype, "")
     exp = {"float32": "_vm.exp", "float64": "_vm.exp64"}.get(dtype, "np.exp")
+    dt = dtype_name(dtype)
     ctx.helper("_sum_row", _SUM_ROW)
-    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix, exp=exp,
-                                                       dt=f"np.{dtype}"))
+    ctx.helper(f"softmax{suffix}", _SOFTMAX.format(suffix=suffix, exp=exp, dt=dt))
     x = node.inputs[0]
-    dt = dtype_name(node.outputs[0].type.dtype)
     log = type(node.op).__name__ == "LogSoftmax"
     xr = _as_rows(f"np.ascontiguousarray({ins[0]})", x.ndim)
     o = outs[0]
