@@ -73,6 +73,10 @@ _FLAGS = [
           "(Theano's flag; theanine uses threads running NumPy's SIMD kernels).", None, _bool),
     _Flag("openmp_elemwise_minsize", 1_000_000, "Elements from which `openmp` splits an "
           "element-wise expression across cores.", None, int),
+    _Flag("malloc_threshold", 1 << 25, "Bytes below which the C allocator (glibc) keeps "
+          "freed blocks for reuse, set when the first function is compiled: arrays a call "
+          "allocates then reuse warm memory, not fresh pages (0: the C library's defaults).",
+          None, int),
     _Flag("on_opt_error", "warn", "What a failing rewrite does.", ("warn", "raise", "ignore")),
     _Flag("exception_verbosity", "low", "Detail of runtime error messages.", ("low", "high")),
     _Flag("warn_float64", "ignore", "What creating a float64 variable does.",

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from theanine.compile.allocator import tune_malloc
 from theanine.compile.errors import MissingInputError, UnusedInputError
 from theanine.compile.mode import get_mode
 from theanine.compile.shared import SharedVariable
@@ -195,6 +196,7 @@ def function(inputs: Sequence[Any] = (), outputs: Any = None, mode: Any = None,
     from theanine.tensor.basic import as_tensor_variable
 
     t0 = time.perf_counter()
+    tune_malloc()
     on_unused_input = on_unused_input or "raise"
     if on_unused_input not in ("raise", "warn", "ignore"):
         raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got "
