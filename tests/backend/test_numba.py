@@ -95,6 +95,32 @@ def test_fused_chain_and_0d():
     assert f._run.fallbacks == 0
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "int32", "uint8", "bool",
+                                   "complex64"])
+def test_0d_outputs_leave_the_program_as_scalars_and_return_as_fresh_0d_arrays(dtype):
+    x = T.vector("x", dtype="float64")
+    W = shared(np.array([0.2, 0.7]), "W")
+    y = T.cast((x * W).sum() * 10, dtype)
+    vec = T.cast(x, dtype)
+    values = [np.array([1.0, 2.5])]
+    for outputs in ([y], [y, vec, y + y], y):  # one output (the shortcut), several, bare
+        f = _compare([x], outputs, values)
+        assert "[()]," in str(f._run.source)  # returned as a scalar
+
+        def first(res):
+            return res[0] if isinstance(res, list) else res
+
+        for trusted in (False, True):
+            f.trust_input = trusted
+            a, b = first(f(*values)), first(f(*values))
+            assert isinstance(a, np.ndarray) and a.shape == () and a.dtype == np.dtype(dtype)
+            assert a is not b and a.flags.writeable
+            a[...] = 0  # a fresh array: the other calls' values are unaffected
+            np.testing.assert_array_equal(first(f(*values)), b)
+            assert b == np.asarray((np.array([1.0, 2.5]) * [0.2, 0.7]).sum() * 10).astype(dtype)
+    assert f._run.fallbacks == 0
+
+
 @pytest.mark.parametrize("axis", [None, 0, 1, (0, 2)])
 def test_reductions(axis):
     x = T.dtensor3("x")
