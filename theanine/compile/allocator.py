@@ -6,7 +6,8 @@ the top of its heap back above its trim threshold. An array of that size that a 
 allocates and frees therefore comes back, at the next call, as fresh pages that the kernel
 maps and zeroes one page fault at a time. W7's training step (20 layers of 128 x 256 float32
 activations, 128 KiB each) took about 1,700 page faults a step that way: 4.8 ms a step,
-against 3.15 ms with both thresholds fixed (``benchmarks/RESULTS.md``). NumPy's arrays and
+against 3.15 ms and no page faults with both thresholds fixed (timed by hand, 200 native
+steps; ``benchmarks/run.py``'s W7 steady state: 8.33 ms against 3.25 ms). NumPy's arrays and
 native programs' arrays both come from ``malloc``, so both gain.
 
 ``config.malloc_threshold`` (bytes) sets the mmap threshold to that value and the trim
