@@ -45,7 +45,8 @@ def main(argv=None) -> int:
             out.update(status="not installed", error=f"{type(e).__name__}: {e}")
             return _emit(out)
         module = workloads.load(args.workload)
-        runner = workloads.runner_for(module, fw.name, fw.family)
+        runner = workloads.runner_for(module, fw.name, fw.family,
+                                      fw.options.get("own_runner", False))
         if runner is None:
             out.update(status="n/a", error="no runner for this framework")
             return _emit(out)

@@ -57,5 +57,8 @@ def load(name: str):
     return importlib.import_module(f"{__name__}.{_MODULES[name]}")
 
 
-def runner_for(module, framework: str, family: str):
-    return getattr(module, framework.replace("-", "_"), None) or getattr(module, family, None)
+def runner_for(module, framework: str, family: str, own_only: bool = False):
+    """The workload's runner for ``framework``: its own, else its family's (unless
+    ``own_only``); None if neither."""
+    own = getattr(module, framework.replace("-", "_"), None)
+    return own if own is not None or own_only else getattr(module, family, None)
