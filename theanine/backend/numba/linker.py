@@ -242,9 +242,10 @@ _SCALAR_RETURNS = {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
 
 def scalar_returns(fgraph: FunctionGraph, written_back: dict) -> list[tuple[int, np.dtype]]:
     """The 0-d tensors among the outputs the entry returns, which it returns as scalars:
-    (position among the returned outputs, dtype). Numba boxes a returned array in about
-    0.4 us, a scalar in about 0.01 us, and ``np.array(s, dtype)`` takes 0.11 us; the
-    conversion is exact (float32 goes out as a Python float)."""
+    (position among the returned outputs, dtype). Returning a 0-d array from Numba costs
+    about 0.39 us more than returning its value (0.53 against 0.14 us for a whole call,
+    measured by hand), and ``np.array(value, dtype)`` takes 0.11 us; the conversion is
+    exact (a float32 leaves as a Python float)."""
     from theanine.tensor.type import TensorType
 
     returned = [v for k, v in enumerate(fgraph.outputs) if k not in written_back]
