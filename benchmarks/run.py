@@ -219,6 +219,20 @@ def git_state() -> str:
         return "unknown"
 
 
+def cpu_model() -> str:
+    """The processor's model name (and family, model), from /proc/cpuinfo where there is one:
+    the hosts of one machine kind differ, and the figures with them."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            info = dict(line.split(":", 1) for line in f.read().split("\n\n")[0].splitlines()
+                        if ":" in line)
+    except OSError:
+        return platform.processor() or "unknown processor"
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    return f"{info.get('model name', '?')}, family {info.get('cpu family', '?')} model " \
+           f"{info.get('model', '?')}"
+
+
 def loadavg() -> str:
     try:
         return "/".join(f"{v:.2f}" for v in os.getloadavg())
@@ -370,8 +384,8 @@ def main(argv=None) -> int:
         "## Benchmark results",
         "",
         f"- date: {started:%Y-%m-%d %H:%M}",
-        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
-        f"{platform.release()}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores ({cpu_model()}), "
+        f"{platform.system()} {platform.release()}",
         f"- theanine: git {git_state()}",
         f"- load average (1/5/15 min): {load_before} before, {loadavg()} after",
         f"- python: theanine `{args.theanine_python}`, peers `{args.peers_python}`",
