@@ -281,49 +281,7 @@ def theano(ctx):
 
 
 def jax(ctx):
-    jax, jnp = ctx.jax, ctx.jnp
-
-    def build(n_words, init):
-        state = {"p": tuple(jnp.asarray(v) for v in init)}
-
-        def loss(params, ids, target):
-            E, W_xm, W_hm, W_xh, W_hh, W_output = params
-            xs = E[ids]
-
-            def gru_step(h_prev, x):
-                m = jax.nn.sigmoid(x @ W_xm + h_prev @ W_hm)
-                r, z = m[:HID], m[HID:]
-                _h = jnp.tanh(x @ W_xh + (r * h_prev) @ W_hh)
-                return z * h_prev + (1.0 - z) * _h, None
-
-            h, _ = jax.lax.scan(gru_step, jnp.zeros(HID, jnp.float64), xs)
-            output = jax.nn.softmax(W_output @ h)
-            cost = -jnp.log(output[target])
-            for p in params:
-                cost = cost + L2 * jnp.sum(p * p)
-            return cost, jnp.argmax(output)
-
-        # the parameters' buffers are donated: updated in place, as Theano's updates are
-        @functools.partial(jax.jit, donate_argnums=0)
-        def jtrain(params, ids, target, lr):
-            (cost, pred), g = jax.value_and_grad(loss, has_aux=True)(params, ids, target)
-            return tuple(p - lr * gp for p, gp in zip(params, g)), cost, pred
-
-        jtest = jax.jit(loss)
-
-        def train(ids, target, lr):
-            # lr: a float32 input, as the Theano graph's fscalar
-            state["p"], cost, pred = jtrain(state["p"], np.asarray(ids, dtype=np.int32),
-                                            np.int32(target), np.float64(np.float32(lr)))
-            return float(cost), int(pred)
-
-        def test(ids, target):
-            cost, pred = jtest(state["p"], np.asarray(ids, dtype=np.int32), np.int32(target))
-            return float(cost), int(pred)
-
-        return train, test
-
-    return _run(ctx, build)
+    return _run(ctx, functools.partial(_jax_build, ctx, None))
 
 
 PAD = 8  # jax_padded: sentences padded to the next multiple of PAD words
@@ -334,57 +292,62 @@ def jax_padded(ctx):
     next multiple of ``PAD`` words, the padding steps masked (the hidden state passes
     through them unchanged, so costs and gradients are the unpadded ones): one compile per
     padded length (8 for SST) instead of one per length."""
+    return _run(ctx, functools.partial(_jax_build, ctx, PAD))
+
+
+def _jax_build(ctx, pad, n_words, init):
     jax, jnp = ctx.jax, ctx.jnp
+    state = {"p": tuple(jnp.asarray(v) for v in init)}
 
-    def build(n_words, init):
-        state = {"p": tuple(jnp.asarray(v) for v in init)}
+    def loss(params, ids, n, target):
+        E, W_xm, W_hm, W_xh, W_hh, W_output = params
+        xs = E[ids]
 
-        def loss(params, ids, n, target):
-            E, W_xm, W_hm, W_xh, W_hh, W_output = params
-            xs = E[ids]
+        def gru_step(h_prev, xt):
+            x, t = xt
+            m = jax.nn.sigmoid(x @ W_xm + h_prev @ W_hm)
+            r, z = m[:HID], m[HID:]
+            _h = jnp.tanh(x @ W_xh + (r * h_prev) @ W_hh)
+            h = z * h_prev + (1.0 - z) * _h
+            return (h if pad is None else jnp.where(t < n, h, h_prev)), None
 
-            def gru_step(h_prev, xt):
-                x, t = xt
-                m = jax.nn.sigmoid(x @ W_xm + h_prev @ W_hm)
-                r, z = m[:HID], m[HID:]
-                _h = jnp.tanh(x @ W_xh + (r * h_prev) @ W_hh)
-                return jnp.where(t < n, z * h_prev + (1.0 - z) * _h, h_prev), None
+        steps = jnp.arange(ids.shape[0])
+        h, _ = jax.lax.scan(gru_step, jnp.zeros(HID, jnp.float64), (xs, steps))
+        output = jax.nn.softmax(W_output @ h)
+        cost = -jnp.log(output[target])
+        for p in params:
+            cost = cost + L2 * jnp.sum(p * p)
+        return cost, jnp.argmax(output)
 
-            steps = jnp.arange(ids.shape[0])
-            h, _ = jax.lax.scan(gru_step, jnp.zeros(HID, jnp.float64), (xs, steps))
-            output = jax.nn.softmax(W_output @ h)
-            cost = -jnp.log(output[target])
-            for p in params:
-                cost = cost + L2 * jnp.sum(p * p)
-            return cost, jnp.argmax(output)
+    # the parameters' buffers are donated: updated in place, as Theano's updates are
+    @functools.partial(jax.jit, donate_argnums=0)
+    def jtrain(params, ids, n, target, lr):
+        (cost, pred), g = jax.value_and_grad(loss, has_aux=True)(params, ids, n, target)
+        return tuple(p - lr * gp for p, gp in zip(params, g)), cost, pred
 
-        @functools.partial(jax.jit, donate_argnums=0)
-        def jtrain(params, ids, n, target, lr):
-            (cost, pred), g = jax.value_and_grad(loss, has_aux=True)(params, ids, n, target)
-            return tuple(p - lr * gp for p, gp in zip(params, g)), cost, pred
+    jtest = jax.jit(loss)
 
-        jtest = jax.jit(loss)
+    def arrays(ids):
+        """The word ids as int32 (padded with word 0 to a multiple of ``pad``) and the
+        sentence's length."""
+        n = len(ids)
+        out = np.zeros(n if pad is None else -(-n // pad) * pad, np.int32)
+        out[:n] = ids
+        return out, np.int32(n)
 
-        def padded(ids):
-            n = len(ids)
-            out = np.zeros(-(-n // PAD) * PAD, np.int32)
-            out[:n] = ids
-            return out, np.int32(n)
+    def train(ids, target, lr):
+        # lr: a float32 input, as the Theano graph's fscalar
+        a, n = arrays(ids)
+        state["p"], cost, pred = jtrain(state["p"], a, n, np.int32(target),
+                                        np.float64(np.float32(lr)))
+        return float(cost), int(pred)
 
-        def train(ids, target, lr):
-            p, n = padded(ids)
-            state["p"], cost, pred = jtrain(state["p"], p, n, np.int32(target),
-                                            np.float64(np.float32(lr)))
-            return float(cost), int(pred)
+    def test(ids, target):
+        a, n = arrays(ids)
+        cost, pred = jtest(state["p"], a, n, np.int32(target))
+        return float(cost), int(pred)
 
-        def test(ids, target):
-            p, n = padded(ids)
-            cost, pred = jtest(state["p"], p, n, np.int32(target))
-            return float(cost), int(pred)
-
-        return train, test
-
-    return _run(ctx, build)
+    return train, test
 
 
 def torch(ctx):
