@@ -75,7 +75,8 @@ _FLAGS = [
           "element-wise expression across cores.", None, int),
     _Flag("malloc_threshold", 1 << 25, "Bytes below which the C allocator (glibc) keeps "
           "freed blocks for reuse, set when the first function is compiled: arrays a call "
-          "allocates then reuse warm memory, not fresh pages (0: the C library's defaults).",
+          "allocates then reuse warm memory, not fresh pages (0, set before the first compile: "
+          "the C library's own rules).",
           None, int),
     _Flag("on_opt_error", "warn", "What a failing rewrite does.", ("warn", "raise", "ignore")),
     _Flag("exception_verbosity", "low", "Detail of runtime error messages.", ("low", "high")),
