@@ -13,9 +13,10 @@ native programs' arrays both come from ``malloc``, so both gain.
 ``config.malloc_threshold`` (bytes) sets the mmap threshold to that value and the trim
 threshold to twice it, when the first function is compiled (and again when a function is
 compiled after the flag changed to another positive value); 0 before that first compile
-leaves the C library's own rules, which are not restored once changed. A fixed threshold also turns off glibc's dynamic one. The cost: freed blocks below
-the threshold stay in the process's heap for the next allocation instead of going back to
-the system. Elsewhere than glibc (macOS, musl) nothing is changed.
+leaves the C library's own rules, which are not restored once changed. A fixed threshold
+also turns off glibc's dynamic one. The cost: freed blocks below the threshold stay in the
+process's heap for the next allocation instead of going back to the system. Elsewhere
+than glibc (macOS, musl) nothing is changed.
 """
 
 from __future__ import annotations
