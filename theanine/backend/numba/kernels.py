@@ -1042,21 +1042,21 @@ def fused_sum(node, ins, outs, ctx):
             + ["    " + x for c in small + rest for x in c.split("\n")])
 
 
-_SUM_SQ_ROW = f"""{INTERNAL[:-1]}, fastmath={{'reassoc'}})
-def _sum_sq_row(r):
-    s = 0.0
-    for i in range(r.shape[0]):
-        v = np.float64(r[i])
-        s += v * v
-    return s"""
+_SQ_ACC = f"""{INTERNAL[:-1]}, fastmath={{'reassoc'}})
+def _sq_acc(acc, v):
+    v = np.float64(v)
+    return acc + v * v"""
 
 
 @register(ElemwiseSumSquares)
 def elemwise_sum_squares(node, ins, outs, ctx):
-    """The element-wise loop nest, each innermost row of ``x`` summed (squared) just before
-    the loop over it, while in cache. Only the row sums may be reassociated (``fastmath=
-    {'reassoc'}`` in ``_sum_sq_row``, so they vectorise); the element-wise values are
-    computed exactly as by :func:`elemwise`."""
+    """The element-wise loop nest, each element of ``x`` squared and summed just before
+    the element is computed (and, in place, overwritten), into one float64 total per
+    innermost row. Only that sum may be reassociated: ``_sq_acc`` is compiled with
+    ``fastmath={'reassoc'}``, a flag its add keeps once inlined, so the loop vectorises
+    while the element-wise values are computed exactly as by :func:`elemwise`. (W4's
+    embedding update, 8,219 x 200 float64: 140 against 195 us with each row summed by a
+    loop of its own before the loop over it.)"""
     ew = node.op.elemwise_node(node.inputs)
     nd = ew.outputs[0].ndim
     o, total = outs
@@ -1064,13 +1064,14 @@ def elemwise_sum_squares(node, ins, outs, ctx):
     if parts is None:
         return None
     lines, shape, alloc, body = parts
-    ctx.helper("_sum_sq_row", _SUM_SQ_ROW)
-    x = ins[node.op.k]
-    acc = ctx.fresh("acc")
-    row = f"{x}[{', '.join(f'j{d}' for d in range(nd - 1))}]" if nd > 1 else x  # not [j0,]
-    inner = _loops(shape[-1:], body, dims=[nd - 1])
+    ctx.helper("_sq_acc", _SQ_ACC)
+    x = ins[node.op.k]  # the in-place target: it has the output's shape
+    acc, row = ctx.fresh("acc"), ctx.fresh("racc")
+    element = f"{x}[{_idx([f'j{d}' for d in range(nd)])}]"
+    inner = _loops(shape[-1:], [f"{row} = _sq_acc({row}, {element})"] + body, dims=[nd - 1])
     lines += [alloc, f"{acc} = 0.0"]
-    lines += _loops(shape[:-1], [f"{acc} += _sum_sq_row({row})"] + inner, dims=list(range(nd - 1)))
+    lines += _loops(shape[:-1], [f"{row} = 0.0"] + inner + [f"{acc} += {row}"],
+                    dims=list(range(nd - 1)))
     dt = dtype_name(node.outputs[1].type.dtype)
     return lines + [f"{total} = np.empty((), {dt})", f"{total}[()] = {dt}({acc})"]
 
