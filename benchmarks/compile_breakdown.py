@@ -1,6 +1,6 @@
 """Where a workload's native compile time goes.
 
-Usage: python benchmarks/compile_breakdown.py WORKLOAD [--declare-callees]
+Usage: python benchmarks/compile_breakdown.py WORKLOAD [--declare-callees] [--opt LEVEL]
 
 Runs the workload once for theanine (``--quick``) with a fresh compile directory,
 recording the requests its background compiles send to their child process, then
@@ -41,9 +41,9 @@ def capture(workload: str, out: str) -> None:
     requests = []
     compile_in_child = background.Compiler.compile
 
-    def recording(self, path, module_name, types):
-        requests.append((path, module_name, types))
-        return compile_in_child(self, path, module_name, types)
+    def recording(self, path, module_name, types, opt=None):
+        requests.append((path, module_name, types, opt))
+        return compile_in_child(self, path, module_name, types, opt)
     background.Compiler.compile = recording
     with open(os.devnull, "w") as quiet:
         stdout, sys.stdout = sys.stdout, quiet
@@ -80,8 +80,9 @@ def declare_callees() -> None:
     codegen.CPUCodeLibrary._verify_declare_only_symbols = lambda self: None
 
 
-def replay(requests_file: str, declare: bool) -> None:
-    """Compile the recorded programs in order (in this process), one line each."""
+def replay(requests_file: str, declare: bool, level: int | None) -> None:
+    """Compile the recorded programs in order (in this process), one line each, at their
+    recorded optimisation level or at ``level``."""
     sys.path.insert(0, str(ROOT))
     if declare:
         declare_callees()
@@ -95,10 +96,11 @@ def replay(requests_file: str, declare: bool) -> None:
 
     print("| program | seconds | LLVM | typing, lowering | functions |\n|---|---|---|---|---|")
     total = 0.0
-    for path, name, types in pickle.loads(Path(requests_file).read_bytes()):
+    for path, name, types, opt in pickle.loads(Path(requests_file).read_bytes()):
+        opt = opt if level is None else level
         t0 = time.perf_counter()
         with event.install_recorder("numba:compile") as rec:  # (start, end) per function
-            compile_program(path, name, types)
+            compile_program(path, name, types, opt)
         s = time.perf_counter() - t0
         compiled = [e for _, e in rec.buffer if e.is_start]
         total += s
@@ -113,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("workload")
     ap.add_argument("--declare-callees", action="store_true")
+    ap.add_argument("--opt", type=int, choices=range(4), metavar="LEVEL",
+                    help="compile at this Numba optimisation level, not config.numba_opt")
     ap.add_argument("--capture", metavar="FILE", help=argparse.SUPPRESS)
     ap.add_argument("--replay", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         capture(args.workload, args.capture)
         return 0
     if args.replay:
-        replay(args.replay, args.declare_callees)
+        replay(args.replay, args.declare_callees, args.opt)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ, THEANINE_FLAGS=f"compiledir={tmp}/theanine",
@@ -130,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(me + ["--capture", requests], env=env, check=True)
         env["NUMBA_CACHE_DIR"] = f"{tmp}/numba-replay"  # empty: every program compiles
         subprocess.run(me + ["--replay", requests]
-                       + (["--declare-callees"] if args.declare_callees else []),
+                       + (["--declare-callees"] if args.declare_callees else [])
+                       + ([f"--opt={args.opt}"] if args.opt is not None else []),
                        env=env, check=True)
     return 0
 

@@ -67,6 +67,9 @@ _FLAGS = [
           "thread of this process ('thread': it holds the GIL and slows the VM) or at once, "
           "blocking the call that triggers it ('blocking').",
           ("background", "thread", "blocking")),
+    _Flag("numba_opt", 1, "LLVM optimisation level (0-3) of native programs: 1 compiles "
+          "faster than Numba's default 3, with steps as fast on theanine's benchmarks "
+          "(see backend/numba/optlevel.py).", (0, 1, 2, 3), int),
     _Flag("numba_hot_calls", 3, "Calls after which a function's native program is compiled "
           "(1: at the first call).", None, int),
     _Flag("openmp", True, "Evaluate large fused element-wise expressions on every core "

@@ -67,6 +67,68 @@ def test_one_child_compiles_the_programs_and_a_new_one_replaces_it_when_it_dies(
     assert any(p.suffix == ".nbi" for p in tmp_path.rglob("*"))
 
 
+# a program returning the Numba optimisation level it was compiled at (read at lowering)
+LEVEL_PROGRAM = """import numba
+from numba.core import config, types
+from numba.extending import intrinsic
+
+
+@intrinsic
+def _compiled_at(typingctx):
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.int64, int(config.OPT))
+    return types.int64(), codegen
+
+
+@numba.njit(cache=True)
+def program():
+    return _compiled_at()
+"""
+
+
+def _import(path, name, monkeypatch):
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)  # (the cached code refers to it)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_programs_compile_at_the_optimisation_level_asked_in_the_child_and_here(
+        tmp_path, monkeypatch):
+    from numba.core import config as numba_config
+
+    from theanine.backend.numba.optlevel import opt_level
+
+    before = numba_config.OPT
+    c = Compiler()
+    try:
+        for level in (1, 2):
+            path = tmp_path / f"level{level}.py"
+            path.write_text(LEVEL_PROGRAM)
+            assert c.compile(str(path), f"theanine_test_level{level}", (), level) is None
+            # loaded here from the cache the child filled
+            name = f"theanine_test_level{level}"
+            assert _import(path, name, monkeypatch).program() == level
+    finally:
+        c.proc.stdin.close()
+        c.proc.wait(60)
+    path = tmp_path / "here.py"
+    path.write_text(LEVEL_PROGRAM.replace("cache=True", "cache=False"))
+    module = _import(path, "theanine_test_level_here", monkeypatch)
+    with pytest.raises(ZeroDivisionError), opt_level(0):
+        module.program.compile(())
+        assert numba_config.OPT == 0
+        1 / 0  # the level comes back even when the block raises
+    assert numba_config.OPT == before
+    assert module.program() == 0
+    with pytest.raises(ValueError, match="numba_opt"):
+        config.numba_opt = 5
+
+
 def test_a_function_not_called_yet_is_compiled_ahead_once_nothing_hot_waits(tmp_path):
     x = T.dvector("x")
     v = rng.normal(size=6)

@@ -80,13 +80,15 @@ class Compiler:
                 [sys.executable, "-m", "theanine.backend.numba.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
 
-    def compile(self, path: str, module_name: str, types: tuple) -> str | None:
-        """Compile ``module_name`` (the program at ``path``) for ``types`` into the cache;
-        None once done, else why it failed."""
+    def compile(self, path: str, module_name: str, types: tuple,
+                opt: int | None = None) -> str | None:
+        """Compile ``module_name`` (the program at ``path``) for ``types`` into the cache,
+        at optimisation level ``opt`` (``optlevel.opt_level``); None once done, else why
+        it failed."""
         self.start()
         proc = self.proc
         try:
-            pickle.dump((path, module_name, types), proc.stdin)
+            pickle.dump((path, module_name, types, opt), proc.stdin)
             proc.stdin.flush()
             # blocked in a system call: the GIL stays free for the function's calls
             ok, message = pickle.load(proc.stdout)

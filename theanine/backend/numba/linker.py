@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from theanine.backend.numba.background import BLAS_CAP, QUEUE
+from theanine.backend.numba.optlevel import opt_level
 from theanine.backend.schedule import lazy_schedule
 from theanine.backend.vm import VM
 from theanine.config import config
@@ -572,6 +573,7 @@ class NumbaRunner:
         # the settings in force when the function was compiled
         self.hot_calls = config.numba_hot_calls
         self.compile_mode = config.numba_compile
+        self.opt = config.numba_opt
         self.folder = cache_dir()
         self.child: Any = None  # the child process that compiled it (background mode)
         # the BLAS cap while the child compiles: "wanted" (set by the compile thread),
@@ -616,10 +618,12 @@ class NumbaRunner:
             module = load_program(self.source, self.folder)
             dispatcher = module.program
             try:
-                dispatcher.compile(types)
+                with opt_level(self.opt):
+                    dispatcher.compile(types)
             except Exception:  # noqa: BLE001 - a stale or corrupt on-disk entry: rebuild it
                 clear_numba_cache(module)
-                dispatcher.compile(types)
+                with opt_level(self.opt):
+                    dispatcher.compile(types)
             # call the compiled code directly: the inputs were checked to have the
             # signature's dtypes and ranks, and 'A' layout takes any strides
             self.native = dispatcher.overloads[types].entry_point
@@ -699,7 +703,7 @@ class NumbaRunner:
                 import threadpoolctl  # noqa: F401 - imported here, off the calling thread
 
                 self.blas_cap = "wanted"
-            error = compiler.compile(module.__file__, module.__name__, types)
+            error = compiler.compile(module.__file__, module.__name__, types, self.opt)
             self.child = compiler.proc
             if error is not None:
                 self.failed(RuntimeError(f"native compilation failed in a child process: "

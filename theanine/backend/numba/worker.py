@@ -26,27 +26,32 @@ import sys
 import traceback
 
 
-def compile_program(path: str, module_name: str, types: tuple) -> None:
-    """Import the program at ``path`` as ``module_name`` and compile it for ``types``
-    (``njit(cache=True)`` writes the result to the cache next to the file)."""
+def compile_program(path: str, module_name: str, types: tuple,
+                    opt: int | None = None) -> None:
+    """Import the program at ``path`` as ``module_name`` and compile it for ``types`` at
+    optimisation level ``opt`` (``njit(cache=True)`` writes the result to the cache next
+    to the file)."""
+    from theanine.backend.numba.optlevel import opt_level
+
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[module_name] = module
         spec.loader.exec_module(module)
-    module.program.compile(types)
+    with opt_level(opt):
+        module.program.compile(types)
 
 
 def serve(requests, replies) -> None:
     """Answer each request read from ``requests`` until it ends."""
     while True:
         try:
-            path, module_name, types = pickle.load(requests)
+            path, module_name, types, opt = pickle.load(requests)
         except EOFError:
             return
         try:
-            compile_program(path, module_name, types)
+            compile_program(path, module_name, types, opt)
             reply = (True, "")
         except Exception as exc:  # noqa: BLE001 - reported to the parent, which goes on
             tail = traceback.format_exception_only(type(exc), exc)[-1].strip()
