@@ -127,6 +127,12 @@ def test_programs_compile_at_the_optimisation_level_asked_in_the_child_and_here(
     assert module.program() == 0
     with pytest.raises(ValueError, match="numba_opt"):
         config.numba_opt = 5
+    # programs compiled at another level live in a folder of their own
+    from theanine.backend.numba.linker import cache_dir
+
+    with config.change_flags(numba_opt=3):
+        at_3 = cache_dir()
+    assert at_3 != cache_dir() and at_3.endswith("-O3")
 
 
 def test_a_function_not_called_yet_is_compiled_ahead_once_nothing_hot_waits(tmp_path):

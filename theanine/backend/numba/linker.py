@@ -67,9 +67,11 @@ def numba_version() -> str | None:
 
 
 def cache_dir() -> str:
-    """The folder of generated programs for this Python, NumPy and Numba."""
+    """The folder of generated programs for this Python, NumPy and Numba, and for the
+    optimisation level they are compiled at (``config.numba_opt``)."""
     py = f"py{sys.version_info.major}{sys.version_info.minor}"
-    return os.path.join(config.compiledir, f"numba-{py}-np{np.__version__}-nb{numba_version()}")
+    return os.path.join(config.compiledir, f"numba-{py}-np{np.__version__}-nb{numba_version()}"
+                                           f"-O{config.numba_opt}")
 
 
 _RUNTIME = ("vmath", "layout", "blas_kernels", "cblas", "callbacks", "random", "timing")
