@@ -193,6 +193,41 @@ def test_a_large_element_wise_node_over_a_shared_value_runs_natively_on_the_vm(
     assert node.calls == calls  # the last call ran the node natively
 
 
+def test_a_scan_loop_runs_natively_on_the_vm_with_a_program_of_its_own(tmp_path):
+    """Before the function's program is ready, its VM runs a scan loop (all its steps)
+    with the loop's own native program, compiled first; the step's program alone is not
+    compiled."""
+    import theanine
+    from theanine.scan.op import Scan
+
+    x = T.dvector("x")
+    hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
+                          outputs_info=T.zeros((), "float64"))
+    with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=2,
+                             compiledir=str(tmp_path)):
+        f = function([x], hs[-1] * 2 + 1)
+    (loop,) = [r for r in f._run.enclosed if any(isinstance(n.op, Scan) for n in r.vm.nodes)]
+    (step,) = [n.op._fn._run for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    assert set(loop.enclosing) == {f._run} and step in loop.enclosed
+    assert loop.hot_calls == 1  # a call before its function
+    f._run.state = "failed"  # as if the program could not compile: the VM runs on
+    v = rng.normal(size=7)
+    want = 0.0
+    for a in v:
+        want = np.tanh(want * 0.5 + a)
+    deadline = time.time() + 180
+    while True:
+        native = loop.state == "ready"
+        calls = loop.calls
+        np.testing.assert_allclose(f(v), want * 2 + 1)
+        if native:
+            break
+        assert loop.state in ("pending", "compiling") and time.time() < deadline, loop.error
+        time.sleep(0.02)
+    assert loop.calls == calls  # the last call ran the loop natively
+    assert step.deferred and step.state == "pending" and step.native is None
+
+
 def test_an_error_in_a_native_node_names_the_node_once(monkeypatch, tmp_path):
     """(and changes no shared variable)"""
     import theanine
