@@ -193,39 +193,75 @@ def test_a_large_element_wise_node_over_a_shared_value_runs_natively_on_the_vm(
     assert node.calls == calls  # the last call ran the node natively
 
 
-def test_a_scan_loop_runs_natively_on_the_vm_with_a_program_of_its_own(tmp_path):
-    """Before the function's program is ready, its VM runs a scan loop (all its steps)
-    with the loop's own native program, compiled first; the step's program alone is not
-    compiled."""
+def _loops(build):
+    """Kinds of scan loop: ``build(x, W)`` -> the function's output."""
+    import theanine
+    from theanine.scan import until
+
+    def plain(x, W):
+        hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
+                              outputs_info=T.zeros((), "float64"))
+        return hs[-1] * 2 + 1
+
+    def taps_and_two_outputs(x, W):
+        (fib, twice), _ = theanine.scan(
+            lambda a, h2, h1: (h1 + 0.5 * h2 + a, 2 * h1),
+            sequences=x, outputs_info=[dict(initial=T.ones(2, "float64"), taps=[-2, -1]),
+                                       None])
+        return fib.sum() + twice[-1]
+
+    def until_and_a_shared_matrix(x, W):
+        hs, _ = theanine.scan(lambda a, h, W: (T.tanh(T.dot(W, h) + a),
+                                               until(T.sum(h) > 1e9)),
+                              sequences=T.outer(x, T.ones(3)),
+                              outputs_info=T.zeros(3, "float64"), non_sequences=W)
+        return hs.sum()
+
+    def its_gradient(x, W):
+        hs, _ = theanine.scan(lambda a, h, W: T.tanh(T.dot(W, h) + a),
+                              sequences=T.outer(x, T.ones(3)),
+                              outputs_info=T.zeros(3, "float64"), non_sequences=W)
+        return theanine.grad(hs[-1].sum(), W).sum()
+
+    return {f.__name__: f for f in (plain, taps_and_two_outputs, until_and_a_shared_matrix,
+                                    its_gradient)}[build]
+
+
+@pytest.mark.parametrize("build", ["plain", "taps_and_two_outputs",
+                                   "until_and_a_shared_matrix", "its_gradient"])
+def test_a_scan_loop_runs_natively_on_the_vm_with_a_program_of_its_own(build, tmp_path):
+    """Before the function's program is ready, its VM runs each scan loop (all its steps)
+    with the loop's own native program, compiled first, and gets the VM's results; the
+    step's program alone is not compiled."""
     import theanine
     from theanine.scan.op import Scan
 
     x = T.dvector("x")
-    hs, _ = theanine.scan(lambda a, h: T.tanh(h * 0.5 + a), sequences=x,
-                          outputs_info=T.zeros((), "float64"))
+    W = theanine.shared(rng.normal(size=(3, 3)) * 0.5, "W")
+    out = _loops(build)(x, W)
     with config.change_flags(linker="numba", numba_compile="background", numba_hot_calls=2,
                              compiledir=str(tmp_path)):
-        f = function([x], hs[-1] * 2 + 1)
-    (loop,) = [r for r in f._run.enclosed if any(isinstance(n.op, Scan) for n in r.vm.nodes)]
-    (step,) = [n.op._fn._run for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
-    assert set(loop.enclosing) == {f._run} and step in loop.enclosed
-    assert loop.hot_calls == 1  # a call before its function
+        f = function([x], out)
+    ref = function([x], out, mode=theanine.Mode(linker="vm"))
+    loops = [r for r in f._run.enclosed if any(isinstance(n.op, Scan) for n in r.vm.nodes)]
+    steps = [n.op._fn._run for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    assert loops and all(set(r.enclosing) == {f._run} and r.hot_calls == 1 for r in loops)
+    assert all(any(s in r.enclosed for r in loops) for s in steps)
     f._run.state = "failed"  # as if the program could not compile: the VM runs on
     v = rng.normal(size=7)
-    want = 0.0
-    for a in v:
-        want = np.tanh(want * 0.5 + a)
     deadline = time.time() + 180
     while True:
-        native = loop.state == "ready"
-        calls = loop.calls
-        np.testing.assert_allclose(f(v), want * 2 + 1)
+        native = all(r.state == "ready" for r in loops)
+        calls = [r.calls for r in loops]
+        np.testing.assert_allclose(f(v), ref(v), rtol=1e-12)
         if native:
             break
-        assert loop.state in ("pending", "compiling") and time.time() < deadline, loop.error
+        for r in loops:
+            assert r.state in ("pending", "compiling", "ready") and time.time() < deadline, \
+                r.error
         time.sleep(0.02)
-    assert loop.calls == calls  # the last call ran the loop natively
-    assert step.deferred and step.state == "pending" and step.native is None
+    assert [r.calls for r in loops] == calls  # the last call ran the loops natively
+    assert all(s.deferred and s.state == "pending" and s.native is None for s in steps)
 
 
 def test_an_error_in_a_native_node_names_the_node_once(monkeypatch, tmp_path):
