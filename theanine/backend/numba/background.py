@@ -8,9 +8,11 @@ functions running meanwhile) each own one child process for the life of this pro
 so Numba's own functions, the runtime modules and the helpers shared by several programs
 are compiled once, not once per program. The queue serves, in this order:
 
-1. hot inner functions (scan steps: the VM calls them at every step of their loop until
-   the program containing them is ready; they are small and share their kernels with
-   it), unless every program containing them is ready;
+1. hot inner functions (scan steps, and the VM's nodes with programs of their own:
+   ``linker.native_nodes``; the VM calls them until the program containing them is
+   ready; they are small and share their kernels with it), unless every program
+   containing them is ready, the shortest source first (the sooner ready: W4's
+   embedding update, 0.6 s, before its two loops, 1.2 and 5.1 s);
 2. hot functions, in the order they got hot;
 3. once nothing hot waits, the functions not called yet, for the argument types their
    graphs declare (a test function compiled while the training function runs).
@@ -116,7 +118,7 @@ class CompileQueue:
         #: threads (each with its child process) at most; None: one per core but one
         self.workers = workers
         self._cond = threading.Condition()
-        self._waiting: list = []  # heap of (rank, order, runner, module, types)
+        self._waiting: list = []  # heap of (rank, size, order, runner, module, types)
         self._order = itertools.count()
         self._uncalled: list = []  # weak references to runners not called yet, in order
         self._threads = 0
@@ -138,7 +140,9 @@ class CompileQueue:
         """Compile ``module`` (``runner``'s program) for ``types``: rank 0 for a hot inner
         function, 1 for a hot function."""
         with self._cond:
-            heapq.heappush(self._waiting, (rank, next(self._order), runner, module, types))
+            size = len(str(getattr(runner, "source", ""))) if rank == 0 else 0  # smaller first
+            heapq.heappush(self._waiting, (rank, size, next(self._order), runner, module,
+                                           types))
             self._hot = True
             self._start_threads()
             self._cond.notify()
@@ -169,7 +173,7 @@ class CompileQueue:
         with self._cond:
             while True:
                 while self._waiting:
-                    _, _, runner, module, types = heapq.heappop(self._waiting)
+                    *_, runner, module, types = heapq.heappop(self._waiting)
                     if not runner.useless():
                         self._building += 1
                         return runner, module, types
