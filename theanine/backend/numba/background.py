@@ -12,7 +12,7 @@ are compiled once, not once per program. The queue serves, in this order:
    ``linker.native_nodes``; the VM calls them until the program containing them is
    ready; they are small and share their kernels with it), unless every program
    containing them is ready, the shortest source first (the sooner ready: W4's
-   embedding update, 0.6 s, before its two loops, 1.2 and 5.1 s);
+   embedding update, 0.6 s, before its two loops, 6.3 s together);
 2. hot functions, in the order they got hot;
 3. once nothing hot waits, the functions not called yet, for the argument types their
    graphs declare (a test function compiled while the training function runs).
