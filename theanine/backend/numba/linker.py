@@ -860,11 +860,11 @@ def native_nodes(fgraph: FunctionGraph, vm: VM, storage: dict) -> list:
     """Give some of ``vm``'s nodes a native program each, which the VM calls in place of
     the node's ``perform`` once it is compiled: a runner compiled before the function's
     own program, and only while that one is not ready. The nodes: large element-wise
-    nodes over shared values, and scan loops in 'background' mode. A loop's program runs every step natively
-    in one call, where the VM calls its step's program at each step (W4's two loops:
-    0.44 ms of a 1.25 ms step on the VM that way); its step is the same helper as in the
-    function's program, compiled once for both, and the step's own program is not
-    compiled at all (``NumbaRunner.__call__``)."""
+    nodes over shared values, and scan loops in 'background' mode. A loop's program runs
+    every step natively in one call, where the VM calls its step's program at each step
+    (W4's two loops: 0.44 ms of a 1.25 ms step on the VM that way); its step is the same
+    helper as in the function's program, compiled once for both, and the step's own
+    program is not compiled at all (``NumbaRunner.__call__``)."""
     from theanine.rewrite.rules.fusion import ElemwiseSumSquares
     from theanine.scan.op import Scan
     from theanine.tensor.elemwise import Elemwise
