@@ -18,6 +18,7 @@ class FakeRunner:
     def __init__(self, name, enclosing=(), state="compiling", calls=1, useless=False):
         self.name, self.enclosing, self.state, self.calls = name, list(enclosing), state, calls
         self._useless, self.deferred = useless, False
+        self.source = name  # (inner ones are served the shortest source first)
 
     def useless(self):
         return self._useless

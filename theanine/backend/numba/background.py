@@ -140,7 +140,7 @@ class CompileQueue:
         """Compile ``module`` (``runner``'s program) for ``types``: rank 0 for a hot inner
         function, 1 for a hot function."""
         with self._cond:
-            size = len(str(getattr(runner, "source", ""))) if rank == 0 else 0  # smaller first
+            size = len(str(runner.source)) if rank == 0 else 0  # the smaller first
             heapq.heappush(self._waiting, (rank, size, next(self._order), runner, module,
                                            types))
             self._hot = True

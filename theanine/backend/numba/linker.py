@@ -619,12 +619,11 @@ class NumbaRunner:
         try:
             module = load_program(self.source, self.folder)
             dispatcher = module.program
-            try:
-                with opt_level(self.opt):
+            with opt_level(self.opt):
+                try:
                     dispatcher.compile(types)
-            except Exception:  # noqa: BLE001 - a stale or corrupt on-disk entry: rebuild it
-                clear_numba_cache(module)
-                with opt_level(self.opt):
+                except Exception:  # noqa: BLE001 - a stale or corrupt on-disk entry: rebuild
+                    clear_numba_cache(module)
                     dispatcher.compile(types)
             # call the compiled code directly: the inputs were checked to have the
             # signature's dtypes and ranks, and 'A' layout takes any strides

@@ -25,14 +25,14 @@ import pickle
 import sys
 import traceback
 
+from theanine.backend.numba.optlevel import opt_level
+
 
 def compile_program(path: str, module_name: str, types: tuple,
                     opt: int | None = None) -> None:
     """Import the program at ``path`` as ``module_name`` and compile it for ``types`` at
     optimisation level ``opt`` (``njit(cache=True)`` writes the result to the cache next
     to the file)."""
-    from theanine.backend.numba.optlevel import opt_level
-
     module = sys.modules.get(module_name)
     if module is None:
         spec = importlib.util.spec_from_file_location(module_name, path)
